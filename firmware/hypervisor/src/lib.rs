@@ -1,0 +1,2 @@
+//! Cockpit hypervisor core (in progress).
+#![no_std]

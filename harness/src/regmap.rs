@@ -1,0 +1,1 @@
+//! RM0440 register names → addresses (in progress).

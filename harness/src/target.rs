@@ -1,0 +1,125 @@
+//! The `Target` trait: one board (simulated, emulated or real) as the runner sees it.
+//!
+//! Data flows one way: the runner loads an image, runs it under a [`Budget`], then collects the
+//! observations (console transcript, pin edges, memory/register reads, VM end state) that the
+//! verdict checks judge. Every board kind (`sim`, later `emu` and `probe`) implements this trait.
+
+use std::time::Duration;
+
+use cockpit_vm::Fault;
+
+/// Limits of one run. Whichever runs out first ends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    /// Guest instructions executed, in total.
+    pub max_instructions: u64,
+    /// Board time (virtual time on `sim`), from the start of the program.
+    pub virtual_time: Duration,
+    /// Host wall-clock time; exceeding it is a timeout, not a VM error.
+    pub wall_timeout: Duration,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The program halted normally (HALT, or RET with an empty call stack).
+    Halted,
+    /// The VM stopped with an error (including `BUDGET_EXCEEDED`).
+    Fault(Fault),
+    /// The wall-clock timeout expired before the VM stopped.
+    WallTimeout,
+}
+
+/// What the board measured about one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    /// How the run ended.
+    pub end: RunEnd,
+    /// Guest instructions executed.
+    pub instructions: u64,
+    /// Modelled CPU cycles at 170 MHz (interpreter cycles plus delays and blocking I/O).
+    pub cycles: u64,
+    /// Board time elapsed from program start to the end of the run.
+    pub virtual_time: Duration,
+    /// Host wall-clock time of the run.
+    pub wall_time: Duration,
+}
+
+/// One level change of a logical pin's output, in board time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinEdge {
+    /// Logical pin number (0–16; 13 = PC6, the LED).
+    pub pin: u8,
+    /// New level: `true` = high.
+    pub high: bool,
+    /// Board time of the change, in nanoseconds since program start.
+    pub at_ns: u64,
+}
+
+/// The VM's state after a run (corner 3's "VM end state").
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct VmState {
+    /// The error that stopped the VM, if any.
+    pub fault: Option<Fault>,
+    /// Operand stack, bottom to top.
+    pub stack: Vec<i32>,
+    /// All global slots (`cockpit_vm::GLOBALS` of them).
+    pub globals: Vec<i32>,
+}
+
+/// Identity of the board, as stored with each run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TargetInfo {
+    /// Board kind: `"sim"`, `"emu"` or `"probe"`.
+    pub kind: String,
+    /// Board id, unique within its kind (`"sim-0"`, a probe serial, …).
+    pub id: String,
+}
+
+/// Errors of the board itself (not of the program under test).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    /// The image was rejected by the board's loader (bad container, too large for the bank, …).
+    #[error("image rejected: {0}")]
+    Image(String),
+    /// A memory read outside every modelled/mapped region.
+    #[error("address {addr:#010x} is not mapped")]
+    Unmapped { addr: u32 },
+    /// A memory read at an address that is not 4-aligned.
+    #[error("address {addr:#010x} is not 4-byte aligned")]
+    Unaligned { addr: u32 },
+    /// `run` was called with no program loaded.
+    #[error("no program loaded")]
+    NotLoaded,
+    /// The board or its connection failed (infrastructure error).
+    #[error("board failure: {0}")]
+    Board(String),
+}
+
+/// One board that runs guest programs.
+pub trait Target: Send {
+    /// Kind and id of this board.
+    fn info(&self) -> TargetInfo;
+
+    /// Places a program image (CVBC, or an original page-63 "CONC" image) in the board's program
+    /// flash and resets the VM. Errors: `Image` when the loader rejects it.
+    fn load(&mut self, image: &[u8]) -> Result<(), TargetError>;
+
+    /// Runs the loaded program from its start until it halts, faults or the budget ends it.
+    /// Observations of earlier runs are cleared. Errors: `NotLoaded`, `Board`.
+    fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError>;
+
+    /// The console (USART1) transcript of the last run, as raw bytes.
+    fn console(&self) -> &[u8];
+
+    /// Output level changes of logical pins during the last run, in time order.
+    fn pin_edges(&self) -> &[PinEdge];
+
+    /// Reads the 32-bit word at `addr` (byte address, 4-aligned): peripheral registers
+    /// (RM0440 addresses), flash, or RAM such as the telemetry record.
+    /// Errors: `Unaligned`, `Unmapped`.
+    fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError>;
+
+    /// The VM's state at the end of the last run.
+    fn vm_state(&mut self) -> Result<VmState, TargetError>;
+}

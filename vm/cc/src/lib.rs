@@ -1,0 +1,1 @@
+//! ArduinoC → CockpitVM compiler (in progress).
