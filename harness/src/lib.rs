@@ -3,5 +3,6 @@
 //! Data flow: plan → target (board) → observations → verdict → store → report.
 
 pub mod regmap;
+pub mod result;
 pub mod sim;
 pub mod target;

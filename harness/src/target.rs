@@ -68,7 +68,7 @@ pub struct VmState {
 }
 
 /// Identity of the board, as stored with each run.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TargetInfo {
     /// Board kind: `"sim"`, `"emu"` or `"probe"`.
     pub kind: String,

@@ -1,0 +1,116 @@
+//! What a test run produces: verdicts, checks, metrics. Made by the runner, consumed by the
+//! store, the reports (table, JSON, JUnit) and, later, the dashboard.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::target::TargetInfo;
+
+/// Outcome of one test (one plan on one board).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every check passed.
+    Pass,
+    /// At least one check failed.
+    Fail,
+    /// The test could not be judged: invalid plan, unreadable program, board failure.
+    Error,
+}
+
+impl Verdict {
+    /// `"pass"`, `"fail"` or `"error"`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+/// Which Golden Triangle corner (or timing) a check belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// Corner 1: the program compiles (or fails to compile as expected).
+    Compile,
+    /// Corner 2: console output.
+    Console,
+    /// Corner 3: a register or memory word.
+    Register,
+    /// Corner 3: the VM end state (error, stack, globals).
+    Vm,
+    /// Timing of pin edges.
+    Timing,
+}
+
+impl CheckKind {
+    /// `"compile"`, `"console"`, `"register"`, `"vm"` or `"timing"`, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Compile => "compile",
+            CheckKind::Console => "console",
+            CheckKind::Register => "register",
+            CheckKind::Vm => "vm",
+            CheckKind::Timing => "timing",
+        }
+    }
+}
+
+/// One evaluated check: what was expected, what was observed, and whether they agree.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// Corner of the check.
+    pub kind: CheckKind,
+    /// Short label, e.g. `contains "LED on"` or `GPIOC.MODER & 0x3000`.
+    pub name: String,
+    /// Expected value, as text.
+    pub expected: String,
+    /// Observed value, as text.
+    pub observed: String,
+    /// Whether the check passed.
+    pub passed: bool,
+}
+
+/// One measured quantity, kept for history and regression detection.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Metric {
+    /// Metric name: `instructions`, `cycles`, `virtual_ms`, `wall_ms`, or a timing measurement
+    /// such as `pin13.pulse_high_ms`.
+    pub name: String,
+    /// Unit: `count`, `cycles`, `ms`.
+    pub unit: String,
+    /// Value in that unit.
+    pub value: f64,
+}
+
+/// The result of one test: one plan run on one board.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TestResult {
+    /// Test name (the plan's `name`).
+    pub test_name: String,
+    /// Path of the plan file.
+    pub plan_path: PathBuf,
+    /// Board that ran it.
+    pub board: TargetInfo,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// For `fail`/`error`: one-line summary of why (first failed check, or the error).
+    pub failure: Option<String>,
+    /// All evaluated checks, in plan order.
+    pub checks: Vec<CheckResult>,
+    /// Measurements.
+    pub metrics: Vec<Metric>,
+    /// Console (USART1) transcript, lossily decoded as UTF-8.
+    pub console: String,
+    /// Wall-clock duration of the whole test (compile, load, run, checks).
+    #[serde(serialize_with = "serialize_ms")]
+    pub duration: Duration,
+}
+
+fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
