@@ -7,13 +7,26 @@
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod disasm;
+pub mod engine;
 pub mod error;
 pub mod host;
 pub mod isa;
+pub mod program;
+#[cfg(feature = "std")]
+pub mod testing;
+#[cfg(feature = "std")]
+pub mod writer;
 
+pub use engine::{Exit, Vm};
 pub use error::{Fault, VmError};
 pub use host::{Host, HostError};
 pub use isa::{Instruction, Opcode};
+pub use program::{
+    ContainerError, Dialect, FLAG_ARDUINO_LOOP, ImageFormat, Metadata, Program,
+};
+#[cfg(feature = "std")]
+pub use writer::{CvbcWriter, conc_image};
 
 /// Operand stack capacity, in 32-bit words.
 pub const STACK_SIZE: usize = 256;
