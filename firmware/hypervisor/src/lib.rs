@@ -1,2 +1,36 @@
-//! Cockpit hypervisor core (in progress).
+//! Cockpit hypervisor core: the board-agnostic part of the firmware that runs CockpitVM guest
+//! programs. `#![no_std]`, no heap, no panics; the STM32G474 firmware (issue 5) and the harness's
+//! `sim` board both run it.
+//!
+//! Data flow: [`loader::load`] finds and validates the image in flash → [`run::run`] executes it
+//! in slices on a [`cockpit_vm::Vm`] whose HAL calls go through [`VmHost`] to a [`Board`] →
+//! the board shows the effects (pins, console, time) and stores the [`telemetry`] record.
+//!
+//! Documented addresses and constants (see `README.md`):
+//! - [`PROGRAM_BANK_ADDR`] `0x0801_0000`, [`PROGRAM_BANK_SIZE`] 192 KiB;
+//! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1);
+//! - [`CPU_HZ`] 170 MHz, the core clock the cycle model and the `sim` board assume.
 #![no_std]
+#![forbid(unsafe_code)]
+
+pub mod board;
+pub mod host;
+pub mod loader;
+pub mod pins;
+pub mod run;
+pub mod telemetry;
+
+pub use board::{Board, Flash, FlashError, SliceFlash};
+pub use host::VmHost;
+pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
+pub use pins::{Pin, PinMode};
+pub use run::{Limits, Outcome, run};
+pub use telemetry::{TELEMETRY_ADDR, TelemetryRecord};
+
+/// Core clock of the STM32G474 as the hypervisor configures it: 170 MHz (8 MHz HSE, PLL
+/// M=/2, N=85, R=/2). The unit of [`Board::account_cycles`].
+pub const CPU_HZ: u32 = 170_000_000;
+/// Flash base address (RM0440 §2.2): `0x0800_0000`.
+pub const FLASH_BASE: u32 = 0x0800_0000;
+/// Flash size of the STM32G474xE: 512 KiB.
+pub const FLASH_SIZE: usize = 512 * 1024;
