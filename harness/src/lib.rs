@@ -1,8 +1,22 @@
 //! Cockpit harness: runs test plans on boards and judges them on the Golden Triangle.
 //!
 //! Data flow: plan → target (board) → observations → verdict → store → report.
+//!
+//! * [`plan`]: test plan files (TOML) → validated [`plan::Plan`]s.
+//! * [`program`]: corner 1, the plan's program → a loadable image.
+//! * [`target`]: the board trait; [`sim`] is the simulated board.
+//! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
+//! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
+//! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 
+pub mod checks;
+pub mod plan;
+pub mod program;
 pub mod regmap;
+pub mod report;
 pub mod result;
+pub mod runner;
 pub mod sim;
+pub mod store;
 pub mod target;
+pub mod timing;

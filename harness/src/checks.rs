@@ -1,0 +1,613 @@
+//! Verdict checks: judges a run's observations against a plan (corners 2 and 3, and timing).
+//!
+//! [`evaluate`] is pure: the runner collects [`Observations`] from the board first, then this
+//! module turns them into [`CheckResult`]s (expected vs observed, as text) and [`Metric`]s.
+
+use cockpit_vm::VmError;
+
+use crate::plan::{ConsoleCheck, GlobalRef, Measure, Plan, RegisterCheck, TimingCheck, VmCheck};
+use crate::program::ImageInfo;
+use crate::result::{CheckKind, CheckResult, Metric};
+use crate::target::{Budget, PinEdge, RunEnd, RunReport, TargetError, VmState};
+use crate::timing::{self, Stats};
+
+/// Allowed rounding slack when comparing measured durations with a tolerance, in milliseconds.
+const TIMING_EPSILON_MS: f64 = 1e-9;
+/// Longest transcript excerpt quoted in an observed value, in characters.
+const EXCERPT_CHARS: usize = 240;
+
+/// Everything the board reported about one run.
+#[derive(Debug)]
+pub struct Observations {
+    /// How the run ended and what it cost.
+    pub report: RunReport,
+    /// Console transcript, lossily decoded as UTF-8.
+    pub console: String,
+    /// Pin output edges, in time order.
+    pub edges: Vec<PinEdge>,
+    /// One read per [`Plan::registers`] entry, in the same order.
+    pub registers: Vec<Result<u32, TargetError>>,
+    /// The VM's end state.
+    pub vm: VmState,
+}
+
+/// Checks and metrics of one run.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Every check, in order: run end (only on a wall-clock timeout), console, register, VM,
+    /// timing.
+    pub checks: Vec<CheckResult>,
+    /// `instructions`, `cycles`, `virtual_ms`, `wall_ms`, then timing statistics.
+    pub metrics: Vec<Metric>,
+}
+
+/// Judges `obs` against `plan`; `image` gives the symbol table and the setup/loop flag.
+pub fn evaluate(plan: &Plan, image: &ImageInfo, obs: &Observations) -> Evaluation {
+    let mut checks = Vec::new();
+    if obs.report.end == RunEnd::WallTimeout {
+        checks.push(wall_timeout(&plan.budget, &obs.report));
+    }
+    checks.extend(plan.console.iter().map(|c| console(c, &obs.console)));
+    checks.extend(
+        plan.registers
+            .iter()
+            .zip(&obs.registers)
+            .map(|(c, v)| register(c, v)),
+    );
+    checks.extend(vm(&plan.vm, image, &obs.vm));
+    let mut metrics = run_metrics(&obs.report);
+    for t in &plan.timing {
+        let intervals = timing::measure(&obs.edges, t.pin, t.measure);
+        let stats = Stats::of(&intervals);
+        checks.push(timing_check(t, &intervals, stats));
+        if let Some(s) = stats {
+            let name = t.metric_name();
+            if !metrics.iter().any(|m| m.name == name) {
+                metrics.extend([
+                    metric(&name, "ms", s.mean_ms),
+                    metric(&format!("{name}_min"), "ms", s.min_ms),
+                    metric(&format!("{name}_max"), "ms", s.max_ms),
+                ]);
+            }
+        }
+    }
+    Evaluation { checks, metrics }
+}
+
+/// The one-line failure summary of the first failed check, if any:
+/// `register: expected 0x00001000, observed 0x00000000 (GPIOC.MODER & 0x00003000)`.
+pub fn first_failure(checks: &[CheckResult]) -> Option<String> {
+    checks.iter().find(|c| !c.passed).map(|c| {
+        format!(
+            "{}: expected {}, observed {} ({})",
+            c.kind.as_str(),
+            c.expected,
+            c.observed,
+            c.name
+        )
+    })
+}
+
+fn metric(name: &str, unit: &str, value: f64) -> Metric {
+    Metric {
+        name: name.to_string(),
+        unit: unit.to_string(),
+        value,
+    }
+}
+
+fn run_metrics(r: &RunReport) -> Vec<Metric> {
+    vec![
+        metric("instructions", "count", r.instructions as f64),
+        metric("cycles", "cycles", r.cycles as f64),
+        metric("virtual_ms", "ms", r.virtual_time.as_secs_f64() * 1e3),
+        metric("wall_ms", "ms", r.wall_time.as_secs_f64() * 1e3),
+    ]
+}
+
+fn check(
+    kind: CheckKind,
+    name: String,
+    expected: String,
+    observed: String,
+    passed: bool,
+) -> CheckResult {
+    CheckResult {
+        kind,
+        name,
+        expected,
+        observed,
+        passed,
+    }
+}
+
+fn wall_timeout(budget: &Budget, r: &RunReport) -> CheckResult {
+    check(
+        CheckKind::Vm,
+        "run end".into(),
+        format!(
+            "the run ends within the {:.1} s wall-clock timeout",
+            budget.wall_timeout.as_secs_f64()
+        ),
+        format!(
+            "wall-clock timeout after {:.1} s ({} instructions, {:.1} virtual ms)",
+            r.wall_time.as_secs_f64(),
+            r.instructions,
+            r.virtual_time.as_secs_f64() * 1e3
+        ),
+        false,
+    )
+}
+
+/// Quotes `s` (escaped), keeping its last [`EXCERPT_CHARS`] characters.
+fn excerpt(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= EXCERPT_CHARS {
+        format!("{s:?}")
+    } else {
+        let tail: String = s.chars().skip(n - EXCERPT_CHARS).collect();
+        format!("…{tail:?}")
+    }
+}
+
+fn transcript_summary(transcript: &str) -> String {
+    if transcript.is_empty() {
+        "empty transcript".into()
+    } else {
+        format!("transcript {}", excerpt(transcript))
+    }
+}
+
+fn console(c: &ConsoleCheck, transcript: &str) -> CheckResult {
+    let (name, expected, observed, passed) = match c {
+        ConsoleCheck::Contains(s) => {
+            let ok = transcript.contains(s.as_str());
+            (
+                format!("contains {s:?}"),
+                format!("a transcript containing {s:?}"),
+                if ok {
+                    "found".into()
+                } else {
+                    format!("not found in {}", transcript_summary(transcript))
+                },
+                ok,
+            )
+        }
+        ConsoleCheck::NotContains(s) => {
+            let ok = !transcript.contains(s.as_str());
+            let line = transcript.lines().find(|l| l.contains(s.as_str()));
+            (
+                format!("not_contains {s:?}"),
+                format!("a transcript without {s:?}"),
+                match line {
+                    None => "absent".into(),
+                    Some(l) => format!("found in line {}", excerpt(l)),
+                },
+                ok,
+            )
+        }
+        ConsoleCheck::Regex(re) => {
+            let m = re.find(transcript);
+            (
+                format!("regex /{}/", re.as_str()),
+                format!("a match of /{}/", re.as_str()),
+                match m {
+                    Some(m) => format!("matched {}", excerpt(m.as_str())),
+                    None => format!("no match in {}", transcript_summary(transcript)),
+                },
+                m.is_some(),
+            )
+        }
+        ConsoleCheck::Sequence(items) => {
+            let lines: Vec<&str> = transcript.lines().collect();
+            let mut next_line = 0;
+            let mut missing = None;
+            for (i, item) in items.iter().enumerate() {
+                match lines[next_line..]
+                    .iter()
+                    .position(|l| l.contains(item.as_str()))
+                {
+                    Some(p) => next_line += p + 1,
+                    None => {
+                        missing = Some((i, item));
+                        break;
+                    }
+                }
+            }
+            (
+                format!("sequence {items:?}"),
+                format!("lines containing {items:?}, in this order"),
+                match missing {
+                    None => "all found in order".into(),
+                    Some((i, item)) => format!(
+                        "item {i} {item:?} not found after line {next_line} of {}; {}",
+                        lines.len(),
+                        transcript_summary(transcript)
+                    ),
+                },
+                missing.is_none(),
+            )
+        }
+        ConsoleCheck::Exact(s) => {
+            let ok = transcript.trim_end() == s.trim_end();
+            (
+                "exact".into(),
+                excerpt(s.trim_end()),
+                excerpt(transcript.trim_end()),
+                ok,
+            )
+        }
+    };
+    check(CheckKind::Console, name, expected, observed, passed)
+}
+
+fn register(c: &RegisterCheck, value: &Result<u32, TargetError>) -> CheckResult {
+    let name = if c.mask == u32::MAX {
+        c.label.clone()
+    } else {
+        format!("{} & {:#010x}", c.label, c.mask)
+    };
+    let (observed, passed) = match value {
+        Ok(v) => (format!("{:#010x}", v & c.mask), v & c.mask == c.equals),
+        Err(e) => (format!("read failed: {e}"), false),
+    };
+    check(
+        CheckKind::Register,
+        name,
+        format!("{:#010x}", c.equals),
+        observed,
+        passed,
+    )
+}
+
+fn vm(c: &VmCheck, image: &ImageInfo, state: &VmState) -> Vec<CheckResult> {
+    let mut out = Vec::with_capacity(1 + c.globals.len() + usize::from(c.stack.is_some()));
+    let observed_error = state.fault.map_or(VmError::None, |f| f.error);
+    let (expected, passed) = match c.error {
+        Some(e) => (e.name().to_string(), observed_error == e),
+        None if image.arduino_loop => (
+            "NONE or BUDGET_EXCEEDED (setup/loop image)".to_string(),
+            matches!(observed_error, VmError::None | VmError::BudgetExceeded),
+        ),
+        None => ("NONE".to_string(), observed_error == VmError::None),
+    };
+    let observed = match state.fault {
+        Some(f) => f.to_string(),
+        None => "NONE".to_string(),
+    };
+    out.push(check(
+        CheckKind::Vm,
+        "error".into(),
+        expected,
+        observed,
+        passed,
+    ));
+    if let Some(stack) = &c.stack {
+        out.push(check(
+            CheckKind::Vm,
+            "stack".into(),
+            format!("{stack:?}"),
+            format!("{:?}", state.stack),
+            *stack == state.stack,
+        ));
+    }
+    for (global, want) in &c.globals {
+        let slot = match global {
+            GlobalRef::Index(i) => Ok(*i),
+            GlobalRef::Name(n) => image
+                .globals
+                .iter()
+                .find(|(_, name)| name == n)
+                .map(|(i, _)| *i)
+                .ok_or_else(|| {
+                    let known: Vec<&str> = image.globals.iter().map(|(_, n)| n.as_str()).collect();
+                    format!(
+                        "no global named {n:?} in the image's symbol table (known: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    )
+                }),
+        };
+        let (observed, passed) = match slot {
+            Ok(i) => match state.globals.get(i) {
+                Some(v) => (v.to_string(), v == want),
+                None => (format!("slot {i} not reported by the board"), false),
+            },
+            Err(msg) => (msg, false),
+        };
+        out.push(check(
+            CheckKind::Vm,
+            format!("global {global}"),
+            want.to_string(),
+            observed,
+            passed,
+        ));
+    }
+    out
+}
+
+fn timing_check(t: &TimingCheck, intervals: &[f64], stats: Option<Stats>) -> CheckResult {
+    let what = match t.measure {
+        Measure::PulseWidth { high: true } => "high pulses",
+        Measure::PulseWidth { high: false } => "low pulses",
+        Measure::Period => "periods",
+    };
+    let mut expected = format!("{what} of {:.3} ± {:.3} ms", t.expect_ms, t.tolerance_ms);
+    if let Some(n) = t.count {
+        expected = format!("{n} {expected}");
+    }
+    let Some(s) = stats else {
+        return check(
+            CheckKind::Timing,
+            t.metric_name(),
+            expected,
+            format!("no complete {what} on pin {}", t.pin),
+            false,
+        );
+    };
+    let outside = intervals
+        .iter()
+        .filter(|&&d| (d - t.expect_ms).abs() > t.tolerance_ms + TIMING_EPSILON_MS)
+        .count();
+    let count_ok = t.count.is_none_or(|n| n as usize == s.count);
+    let mut observed = format!(
+        "{} {what}: mean {:.3}, min {:.3}, max {:.3} ms",
+        s.count, s.mean_ms, s.min_ms, s.max_ms
+    );
+    if outside > 0 {
+        observed.push_str(&format!(" ({outside} outside tolerance)"));
+    }
+    check(
+        CheckKind::Timing,
+        t.metric_name(),
+        expected,
+        observed,
+        outside == 0 && count_ok,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use cockpit_vm::Fault;
+
+    use super::*;
+
+    fn plan(extra: &str) -> Plan {
+        Plan::parse(
+            &format!("name = \"t\"\nprogram = \"p.c\"\n{extra}"),
+            Path::new("t.toml"),
+        )
+        .unwrap()
+    }
+
+    fn obs(console: &str) -> Observations {
+        Observations {
+            report: RunReport {
+                end: RunEnd::Halted,
+                instructions: 1000,
+                cycles: 5000,
+                virtual_time: Duration::from_millis(20),
+                wall_time: Duration::from_millis(3),
+            },
+            console: console.to_string(),
+            edges: Vec::new(),
+            registers: Vec::new(),
+            vm: VmState::default(),
+        }
+    }
+
+    fn image() -> ImageInfo {
+        ImageInfo {
+            arduino_loop: false,
+            globals: vec![(0, "counter".into()), (1, "state".into())],
+        }
+    }
+
+    fn results(extra: &str, o: &Observations) -> Vec<CheckResult> {
+        evaluate(&plan(extra), &image(), o).checks
+    }
+
+    fn passed(extra: &str, o: &Observations) -> Vec<bool> {
+        results(extra, o).iter().map(|c| c.passed).collect()
+    }
+
+    #[test]
+    fn console_kinds() {
+        let o = obs("boot\nLED on\nLED off\ncount=3\n");
+        let checks = r#"
+[[console]]
+contains = "LED on"
+[[console]]
+contains = "LED blue"
+[[console]]
+not_contains = "panic"
+[[console]]
+not_contains = "boot"
+[[console]]
+regex = "^count=\\d+$"
+[[console]]
+regex = "^LED$"
+[[console]]
+sequence = ["boot", "LED", "LED", "count"]
+[[console]]
+sequence = ["LED", "LED", "LED"]
+[[console]]
+sequence = ["LED on", "boot"]
+[[console]]
+exact = "boot\nLED on\nLED off\ncount=3"
+[[console]]
+exact = "boot"
+"#;
+        assert_eq!(
+            passed(checks, &o),
+            [
+                true, false, true, false, true, false, true, false, false, true, false, true
+            ]
+        );
+    }
+
+    #[test]
+    fn sequence_items_need_distinct_lines() {
+        // "ab" on one line satisfies only one item.
+        let r = results("[[console]]\nsequence = [\"a\", \"b\"]\n", &obs("ab\n"));
+        assert!(!r[0].passed);
+        assert!(r[0].observed.contains("item 1 \"b\""), "{}", r[0].observed);
+    }
+
+    #[test]
+    fn register_check_reports_masked_value() {
+        let mut o = obs("");
+        o.registers = vec![
+            Ok(0x0000_2abc),
+            Ok(0x0000_1abc),
+            Err(TargetError::Unmapped { addr: 4 }),
+        ];
+        let r = results(
+            "[[register]]\naddress = 0x48000800\nmask = 0x3000\nequals = 0x1000\n\
+             [[register]]\naddress = 0x48000800\nmask = 0x3000\nequals = 0x1000\n\
+             [[register]]\naddress = 4\nequals = 0\n",
+            &o,
+        );
+        assert_eq!(r[0].name, "0x48000800 & 0x00003000");
+        assert!(!r[0].passed);
+        assert_eq!(r[0].observed, "0x00002000");
+        assert!(r[1].passed);
+        assert!(!r[2].passed && r[2].observed.contains("not mapped"));
+        assert_eq!(
+            first_failure(&r).unwrap(),
+            "register: expected 0x00001000, observed 0x00002000 (0x48000800 & 0x00003000)"
+        );
+    }
+
+    #[test]
+    fn default_vm_check_catches_faults() {
+        let mut o = obs("");
+        o.vm.fault = Some(Fault {
+            error: VmError::DivisionByZero,
+            pc: 7,
+            opcode: 0,
+        });
+        let r = results("", &o);
+        assert_eq!(r.len(), 1);
+        assert!(!r[0].passed);
+        assert!(
+            r[0].observed.contains("DIVISION_BY_ZERO"),
+            "{}",
+            r[0].observed
+        );
+        assert_eq!(passed("[vm]\nerror = \"DIVISION_BY_ZERO\"\n", &o), [true]);
+    }
+
+    #[test]
+    fn setup_loop_images_accept_budget_end_by_default() {
+        let mut o = obs("");
+        o.vm.fault = Some(Fault {
+            error: VmError::BudgetExceeded,
+            pc: 0,
+            opcode: 0,
+        });
+        let p = plan("");
+        let mut img = image();
+        assert!(!evaluate(&p, &img, &o).checks[0].passed);
+        img.arduino_loop = true;
+        assert!(evaluate(&p, &img, &o).checks[0].passed);
+        o.vm.fault = None;
+        assert!(evaluate(&p, &img, &o).checks[0].passed);
+        // An explicit expectation is exact.
+        assert!(
+            !evaluate(&plan("[vm]\nerror = \"NONE\"\n"), &img, &{
+                let mut o = obs("");
+                o.vm.fault = Some(Fault {
+                    error: VmError::BudgetExceeded,
+                    pc: 0,
+                    opcode: 0,
+                });
+                o
+            })
+            .checks[0]
+                .passed
+        );
+    }
+
+    #[test]
+    fn stack_and_globals() {
+        let mut o = obs("");
+        o.vm.stack = vec![1, 2];
+        o.vm.globals = vec![10, 20, 30];
+        let r = results(
+            "[vm]\nstack = [1, 2]\nglobals = { counter = 10, state = 21, \"2\" = 30, nope = 1 }\n",
+            &o,
+        );
+        let by_name = |n: &str| r.iter().find(|c| c.name == n).unwrap();
+        assert!(by_name("error").passed);
+        assert!(by_name("stack").passed);
+        assert!(by_name("global counter").passed);
+        assert!(!by_name("global state").passed);
+        assert!(by_name("global global[2]").passed);
+        let nope = by_name("global nope");
+        assert!(
+            !nope.passed && nope.observed.contains("known: counter, state"),
+            "{}",
+            nope.observed
+        );
+    }
+
+    #[test]
+    fn timing_checks_and_metrics() {
+        let mut o = obs("");
+        let ms = 1_000_000;
+        for i in 0..4u64 {
+            let t = i * 1000 * ms;
+            o.edges.push(PinEdge {
+                pin: 13,
+                high: true,
+                at_ns: t,
+            });
+            o.edges.push(PinEdge {
+                pin: 13,
+                high: false,
+                at_ns: t + 500 * ms + i * 100_000,
+            });
+        }
+        let spec = |count: &str, tol: f64| {
+            format!(
+                "[[timing]]\npin = 13\nmeasure = \"pulse_width\"\nexpect_ms = 500.0\ntolerance_ms = {tol}\n{count}"
+            )
+        };
+        assert_eq!(passed(&spec("count = 4\n", 1.0), &o), [true, true]);
+        assert_eq!(passed(&spec("count = 5\n", 1.0), &o), [true, false]);
+        let r = results(&spec("", 0.15), &o);
+        assert!(
+            !r[1].passed && r[1].observed.contains("2 outside"),
+            "{}",
+            r[1].observed
+        );
+        let e = evaluate(&plan(&spec("", 1.0)), &image(), &o);
+        let m = |n: &str| e.metrics.iter().find(|m| m.name == n).unwrap().value;
+        assert!((m("pin13.pulse_high_ms") - 500.15).abs() < 1e-9);
+        assert_eq!(m("pin13.pulse_high_ms_min"), 500.0);
+        assert!((m("pin13.pulse_high_ms_max") - 500.3).abs() < 1e-9);
+        assert_eq!(m("instructions"), 1000.0);
+        assert_eq!(m("virtual_ms"), 20.0);
+        let r = results(
+            "[[timing]]\npin = 2\nmeasure = \"period\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\n",
+            &o,
+        );
+        assert!(!r[1].passed && r[1].observed.contains("no complete periods"));
+    }
+
+    #[test]
+    fn wall_timeout_fails_with_a_clear_message() {
+        let mut o = obs("");
+        o.report.end = RunEnd::WallTimeout;
+        let r = results("", &o);
+        assert!(!r[0].passed);
+        assert!(first_failure(&r).unwrap().contains("wall-clock timeout"));
+    }
+}

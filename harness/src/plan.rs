@@ -1,0 +1,720 @@
+//! Test plans: one TOML file describes one test (program, budget, and the Golden Triangle checks).
+//!
+//! [`Plan::load`] reads and validates a plan file. Parsing happens in two steps: serde reads the
+//! raw TOML into `Raw*` structs (`deny_unknown_fields`, so a misspelt key is an error with its
+//! line), then validation turns them into the typed [`Plan`] (regexes compiled, register names
+//! resolved, VM error names looked up). Every error names the plan file and the offending key.
+//! The format is documented in `test-plans/README.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cockpit_vm::{GLOBALS, VmError};
+use regex::{Regex, RegexBuilder};
+use serde::Deserialize;
+
+use crate::regmap;
+use crate::target::Budget;
+
+/// Board kinds a plan may name in `boards`.
+pub const BOARD_KINDS: [&str; 3] = ["sim", "emu", "probe"];
+
+/// A plan that could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read.
+    #[error("{path}: cannot read plan: {source}")]
+    Io {
+        /// Plan file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has an unknown key or a value of the wrong type; the message
+    /// carries the line and column.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// Plan file.
+        path: PathBuf,
+        /// The toml crate's message (line, column, key).
+        message: String,
+    },
+    /// A value is well-typed but invalid (bad regex, unknown register, …).
+    #[error("{path}: `{field}`: {message}")]
+    Invalid {
+        /// Plan file.
+        path: PathBuf,
+        /// Dotted key of the offending field, e.g. `console[2].regex`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// A validated test plan.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// The plan file.
+    pub path: PathBuf,
+    /// Unique test name.
+    pub name: String,
+    /// Free text.
+    pub description: String,
+    /// The program, resolved against the plan file's directory.
+    pub program: PathBuf,
+    /// Board kinds the plan applies to (each one of [`BOARD_KINDS`]).
+    pub boards: Vec<String>,
+    /// Free-form tags.
+    pub tags: Vec<String>,
+    /// Run limits.
+    pub budget: Budget,
+    /// Corner 1 inverted: compilation must fail with diagnostics matching this regex.
+    pub expect_compile_error: Option<Regex>,
+    /// Corner 2 checks, in plan order.
+    pub console: Vec<ConsoleCheck>,
+    /// Corner 3 register/memory checks, in plan order.
+    pub registers: Vec<RegisterCheck>,
+    /// Corner 3 VM end-state check (always present: the default expects no error).
+    pub vm: VmCheck,
+    /// Pin timing checks, in plan order.
+    pub timing: Vec<TimingCheck>,
+}
+
+/// One console (corner 2) expectation on the USART1 transcript.
+#[derive(Clone, Debug)]
+pub enum ConsoleCheck {
+    /// The transcript contains this substring.
+    Contains(String),
+    /// The transcript does not contain this substring.
+    NotContains(String),
+    /// The regex (multi-line mode: `^`/`$` match at line boundaries) matches somewhere.
+    Regex(Regex),
+    /// Each item is a substring of a line strictly after the line that matched the previous item.
+    Sequence(Vec<String>),
+    /// The whole transcript equals this text, both compared after trimming trailing whitespace.
+    Exact(String),
+}
+
+/// One register or memory word (corner 3) expectation: `read_u32(address) & mask == equals`.
+#[derive(Clone, Debug)]
+pub struct RegisterCheck {
+    /// RM0440 name as written in the plan, or the address in hex when given by address.
+    pub label: String,
+    /// Byte address of the 32-bit word.
+    pub address: u32,
+    /// Bits compared.
+    pub mask: u32,
+    /// Expected value of the masked bits.
+    pub equals: u32,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// The expected VM end state (corner 3).
+#[derive(Clone, Debug, Default)]
+pub struct VmCheck {
+    /// Expected error; `None` = the default (`NONE`, or also `BUDGET_EXCEEDED` for setup/loop
+    /// images, which only end when the budget does).
+    pub error: Option<VmError>,
+    /// Exact operand stack, bottom to top.
+    pub stack: Option<Vec<i32>>,
+    /// Expected global values, in key order.
+    pub globals: Vec<(GlobalRef, i32)>,
+}
+
+/// A global variable, as a plan names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GlobalRef {
+    /// By name, from the image's symbol table.
+    Name(String),
+    /// By slot index (`0..GLOBALS`).
+    Index(usize),
+}
+
+impl fmt::Display for GlobalRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GlobalRef::Name(n) => f.write_str(n),
+            GlobalRef::Index(i) => write!(f, "global[{i}]"),
+        }
+    }
+}
+
+/// What a timing check measures on a pin's output edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Width of complete pulses at this level (`true` = high: rising→falling).
+    PulseWidth {
+        /// Level of the pulse.
+        high: bool,
+    },
+    /// Rising edge to next rising edge.
+    Period,
+}
+
+/// One timing expectation on a logical pin.
+#[derive(Clone, Debug)]
+pub struct TimingCheck {
+    /// Logical pin number.
+    pub pin: u8,
+    /// What to measure.
+    pub measure: Measure,
+    /// Expected duration of every measured interval, in milliseconds.
+    pub expect_ms: f64,
+    /// Allowed deviation of every interval from `expect_ms`, in milliseconds.
+    pub tolerance_ms: f64,
+    /// Exact number of complete intervals expected, if given.
+    pub count: Option<u32>,
+}
+
+impl TimingCheck {
+    /// Metric name of the measurement, e.g. `pin13.pulse_high_ms` or `pin13.period_ms`.
+    pub fn metric_name(&self) -> String {
+        match self.measure {
+            Measure::PulseWidth { high: true } => format!("pin{}.pulse_high_ms", self.pin),
+            Measure::PulseWidth { high: false } => format!("pin{}.pulse_low_ms", self.pin),
+            Measure::Period => format!("pin{}.period_ms", self.pin),
+        }
+    }
+}
+
+impl Plan {
+    /// Reads and validates the plan at `path`. Errors name the file and the key at fault.
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Plan::parse(&text, path)
+    }
+
+    /// Parses and validates plan text; `path` is the plan file (for messages and to resolve
+    /// `program` against its directory).
+    pub fn parse(text: &str, path: &Path) -> Result<Plan, PlanError> {
+        let raw: RawPlan = toml::from_str(text).map_err(|e| PlanError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        raw.validate(path)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPlan {
+    name: String,
+    #[serde(default)]
+    description: String,
+    program: String,
+    #[serde(default = "default_boards")]
+    boards: Vec<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    budget: RawBudget,
+    #[serde(default)]
+    compile: RawCompile,
+    #[serde(default)]
+    console: Vec<RawConsole>,
+    #[serde(default)]
+    register: Vec<RawRegister>,
+    #[serde(default)]
+    vm: RawVm,
+    #[serde(default)]
+    timing: Vec<RawTiming>,
+}
+
+fn default_boards() -> Vec<String> {
+    vec!["sim".to_string()]
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    timeout_s: Option<f64>,
+    virtual_ms: Option<u64>,
+    max_instructions: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCompile {
+    expect_error: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsole {
+    contains: Option<String>,
+    not_contains: Option<String>,
+    regex: Option<String>,
+    sequence: Option<Vec<String>>,
+    exact: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRegister {
+    name: Option<String>,
+    address: Option<u32>,
+    mask: Option<u32>,
+    equals: Option<u32>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawVm {
+    error: Option<String>,
+    stack: Option<Vec<i32>>,
+    #[serde(default)]
+    globals: BTreeMap<String, i32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTiming {
+    pin: u8,
+    measure: String,
+    level: Option<String>,
+    expect_ms: f64,
+    tolerance_ms: f64,
+    count: Option<u32>,
+}
+
+/// Default wall-clock timeout, in seconds.
+const DEFAULT_TIMEOUT_S: f64 = 10.0;
+/// Default board-time budget, in milliseconds.
+const DEFAULT_VIRTUAL_MS: u64 = 10_000;
+/// Default instruction budget.
+const DEFAULT_MAX_INSTRUCTIONS: u64 = 50_000_000;
+
+impl RawPlan {
+    fn validate(self, path: &Path) -> Result<Plan, PlanError> {
+        let invalid = |field: String, message: String| PlanError::Invalid {
+            path: path.to_path_buf(),
+            field,
+            message,
+        };
+        if self.name.trim().is_empty() {
+            return Err(invalid("name".into(), "must not be empty".into()));
+        }
+        if self.program.trim().is_empty() {
+            return Err(invalid("program".into(), "must not be empty".into()));
+        }
+        for (i, b) in self.boards.iter().enumerate() {
+            if !BOARD_KINDS.contains(&b.as_str()) {
+                return Err(invalid(
+                    format!("boards[{i}]"),
+                    format!(
+                        "unknown board kind {b:?} (known: {})",
+                        BOARD_KINDS.join(", ")
+                    ),
+                ));
+            }
+        }
+        let budget = self.budget.validate().map_err(|(f, m)| invalid(f, m))?;
+        let expect_compile_error = match self.compile.expect_error {
+            None => None,
+            Some(re) => {
+                let program = Path::new(&self.program);
+                if program.extension().is_some_and(|e| e == "cvbc") {
+                    return Err(invalid(
+                        "compile.expect_error".into(),
+                        "needs a source program (.c/.ino), not a .cvbc image".into(),
+                    ));
+                }
+                Some(
+                    Regex::new(&re)
+                        .map_err(|e| invalid("compile.expect_error".into(), e.to_string()))?,
+                )
+            }
+        };
+        let console = self
+            .console
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.validate()
+                    .map_err(|(f, m)| invalid(format!("console[{i}]{f}"), m))
+            })
+            .collect::<Result<_, _>>()?;
+        let registers = self
+            .register
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.validate()
+                    .map_err(|(f, m)| invalid(format!("register[{i}]{f}"), m))
+            })
+            .collect::<Result<_, _>>()?;
+        let vm = self.vm.validate().map_err(|(f, m)| invalid(f, m))?;
+        let timing = self
+            .timing
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.validate()
+                    .map_err(|(f, m)| invalid(format!("timing[{i}]{f}"), m))
+            })
+            .collect::<Result<_, _>>()?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Ok(Plan {
+            path: path.to_path_buf(),
+            name: self.name,
+            description: self.description,
+            program: base.join(&self.program),
+            boards: self.boards,
+            tags: self.tags,
+            budget,
+            expect_compile_error,
+            console,
+            registers,
+            vm,
+            timing,
+        })
+    }
+}
+
+/// A validation failure: (field suffix or full field, message).
+type FieldError = (String, String);
+
+impl RawBudget {
+    fn validate(self) -> Result<Budget, FieldError> {
+        let timeout_s = self.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        if !(timeout_s.is_finite() && timeout_s > 0.0 && timeout_s <= 86_400.0) {
+            return Err((
+                "budget.timeout_s".into(),
+                format!("must be a number of seconds in (0, 86400], got {timeout_s}"),
+            ));
+        }
+        let virtual_ms = self.virtual_ms.unwrap_or(DEFAULT_VIRTUAL_MS);
+        if virtual_ms == 0 {
+            return Err(("budget.virtual_ms".into(), "must be positive".into()));
+        }
+        let max_instructions = self.max_instructions.unwrap_or(DEFAULT_MAX_INSTRUCTIONS);
+        if max_instructions == 0 {
+            return Err(("budget.max_instructions".into(), "must be positive".into()));
+        }
+        Ok(Budget {
+            max_instructions,
+            virtual_time: Duration::from_millis(virtual_ms),
+            wall_timeout: Duration::from_secs_f64(timeout_s),
+        })
+    }
+}
+
+impl RawConsole {
+    fn validate(self) -> Result<ConsoleCheck, FieldError> {
+        let given = [
+            self.contains.is_some(),
+            self.not_contains.is_some(),
+            self.regex.is_some(),
+            self.sequence.is_some(),
+            self.exact.is_some(),
+        ]
+        .iter()
+        .filter(|&&g| g)
+        .count();
+        if given != 1 {
+            return Err((
+                String::new(),
+                format!(
+                    "needs exactly one of contains, not_contains, regex, sequence, exact (found {given})"
+                ),
+            ));
+        }
+        if let Some(s) = self.contains {
+            Ok(ConsoleCheck::Contains(s))
+        } else if let Some(s) = self.not_contains {
+            Ok(ConsoleCheck::NotContains(s))
+        } else if let Some(re) = self.regex {
+            RegexBuilder::new(&re)
+                .multi_line(true)
+                .build()
+                .map(ConsoleCheck::Regex)
+                .map_err(|e| (".regex".into(), e.to_string()))
+        } else if let Some(items) = self.sequence {
+            if items.is_empty() {
+                return Err((".sequence".into(), "must not be empty".into()));
+            }
+            Ok(ConsoleCheck::Sequence(items))
+        } else {
+            Ok(ConsoleCheck::Exact(self.exact.unwrap_or_default()))
+        }
+    }
+}
+
+impl RawRegister {
+    fn validate(self) -> Result<RegisterCheck, FieldError> {
+        let (label, address) = match (self.name, self.address) {
+            (Some(name), None) => {
+                let addr = regmap::resolve(&name).ok_or_else(|| {
+                    (
+                        ".name".to_string(),
+                        format!("unknown register {name:?} (expected an RM0440 name such as GPIOC.MODER)"),
+                    )
+                })?;
+                (name, addr)
+            }
+            (None, Some(addr)) => (format!("{addr:#010x}"), addr),
+            _ => {
+                return Err((String::new(), "needs exactly one of name, address".into()));
+            }
+        };
+        if address % 4 != 0 {
+            return Err((
+                ".address".into(),
+                format!("{address:#010x} is not 4-byte aligned"),
+            ));
+        }
+        let equals = self
+            .equals
+            .ok_or_else(|| (".equals".to_string(), "is required".to_string()))?;
+        let mask = self.mask.unwrap_or(u32::MAX);
+        if equals & !mask != 0 {
+            return Err((
+                ".equals".into(),
+                format!("{equals:#010x} has bits outside mask {mask:#010x}, so it can never match"),
+            ));
+        }
+        Ok(RegisterCheck {
+            label,
+            address,
+            mask,
+            equals,
+            description: self.description,
+        })
+    }
+}
+
+impl RawVm {
+    fn validate(self) -> Result<VmCheck, FieldError> {
+        let error = match self.error {
+            None => None,
+            Some(name) => Some(VmError::from_name(&name).ok_or_else(|| {
+                let known: Vec<_> = VmError::ALL.iter().map(|e| e.name()).collect();
+                (
+                    "vm.error".to_string(),
+                    format!("unknown VM error {name:?} (known: {})", known.join(", ")),
+                )
+            })?),
+        };
+        let globals = self
+            .globals
+            .into_iter()
+            .map(|(key, value)| {
+                let target = match key.parse::<usize>() {
+                    Ok(i) if i < GLOBALS => GlobalRef::Index(i),
+                    Ok(i) => {
+                        return Err((
+                            format!("vm.globals.{key}"),
+                            format!("index {i} out of range (0..{GLOBALS})"),
+                        ));
+                    }
+                    Err(_) if key.trim().is_empty() => {
+                        return Err(("vm.globals".into(), "empty global name".into()));
+                    }
+                    Err(_) => GlobalRef::Name(key),
+                };
+                Ok((target, value))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(VmCheck {
+            error,
+            stack: self.stack,
+            globals,
+        })
+    }
+}
+
+impl RawTiming {
+    fn validate(self) -> Result<TimingCheck, FieldError> {
+        let measure = match (self.measure.as_str(), self.level.as_deref()) {
+            ("pulse_width", None | Some("high")) => Measure::PulseWidth { high: true },
+            ("pulse_width", Some("low")) => Measure::PulseWidth { high: false },
+            ("pulse_width", Some(other)) => {
+                return Err((
+                    ".level".into(),
+                    format!("must be \"high\" or \"low\", got {other:?}"),
+                ));
+            }
+            ("period", None) => Measure::Period,
+            ("period", Some(_)) => {
+                return Err((
+                    ".level".into(),
+                    "only applies to measure = \"pulse_width\"".into(),
+                ));
+            }
+            (other, _) => {
+                return Err((
+                    ".measure".into(),
+                    format!("must be \"pulse_width\" or \"period\", got {other:?}"),
+                ));
+            }
+        };
+        if !(self.expect_ms.is_finite() && self.expect_ms > 0.0) {
+            return Err((".expect_ms".into(), "must be a positive number".into()));
+        }
+        if !(self.tolerance_ms.is_finite() && self.tolerance_ms >= 0.0) {
+            return Err((
+                ".tolerance_ms".into(),
+                "must be a non-negative number".into(),
+            ));
+        }
+        if self.count == Some(0) {
+            return Err((".count".into(), "must be at least 1".into()));
+        }
+        Ok(TimingCheck {
+            pin: self.pin,
+            measure,
+            expect_ms: self.expect_ms,
+            tolerance_ms: self.tolerance_ms,
+            count: self.count,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Plan, PlanError> {
+        Plan::parse(text, Path::new("plans/t.toml"))
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn full_plan_parses_with_defaults_applied() {
+        let plan = parse(
+            r#"
+name = "blinky"
+program = "programs/blinky.c"
+tags = ["gpio"]
+[budget]
+virtual_ms = 5000
+[[console]]
+contains = "LED"
+[[console]]
+sequence = ["a", "b"]
+[[register]]
+address = 0x48000800
+mask = 0x3000
+equals = 0x1000
+[vm]
+stack = [1, 2]
+globals = { counter = 10, "3" = 4 }
+[[timing]]
+pin = 13
+measure = "pulse_width"
+level = "low"
+expect_ms = 500.0
+tolerance_ms = 1.0
+count = 4
+"#,
+        )
+        .unwrap();
+        assert_eq!(plan.name, "blinky");
+        assert_eq!(plan.program, Path::new("plans/programs/blinky.c"));
+        assert_eq!(plan.boards, ["sim"]);
+        assert_eq!(plan.budget.virtual_time, Duration::from_millis(5000));
+        assert_eq!(plan.budget.wall_timeout, Duration::from_secs(10));
+        assert_eq!(plan.budget.max_instructions, 50_000_000);
+        assert_eq!(plan.console.len(), 2);
+        assert_eq!(plan.registers[0].label, "0x48000800");
+        assert_eq!(plan.registers[0].mask, 0x3000);
+        assert_eq!(plan.vm.error, None);
+        assert_eq!(plan.vm.stack, Some(vec![1, 2]));
+        assert!(plan.vm.globals.contains(&(GlobalRef::Index(3), 4)));
+        assert!(
+            plan.vm
+                .globals
+                .contains(&(GlobalRef::Name("counter".into()), 10))
+        );
+        assert_eq!(plan.timing[0].measure, Measure::PulseWidth { high: false });
+        assert_eq!(plan.timing[0].metric_name(), "pin13.pulse_low_ms");
+    }
+
+    #[test]
+    fn unknown_keys_name_file_and_key() {
+        let e = err("name = \"x\"\nprogram = \"p.c\"\nprogramm = 1\n");
+        assert!(e.contains("plans/t.toml"), "{e}");
+        assert!(e.contains("programm"), "{e}");
+        assert!(e.contains("line 3"), "{e}");
+        let e = err("name = \"x\"\nprogram = \"p.c\"\n[[console]]\ncontain = \"a\"\n");
+        assert!(e.contains("contain"), "{e}");
+    }
+
+    #[test]
+    fn missing_required_fields_are_errors() {
+        assert!(err("program = \"p.c\"\n").contains("name"));
+        assert!(err("name = \"x\"\n").contains("program"));
+        let e = err("name = \"x\"\nprogram = \"p.c\"\n[[register]]\naddress = 0x48000800\n");
+        assert!(e.contains("register[0].equals"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_field() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n";
+        let cases = [
+            ("[[console]]\nregex = \"(\"\n", "console[0].regex"),
+            (
+                "[[console]]\ncontains = \"a\"\nexact = \"b\"\n",
+                "console[0]",
+            ),
+            ("[[console]]\n", "console[0]"),
+            (
+                "[[register]]\nname = \"GPIOZ.NOPE\"\nequals = 1\n",
+                "register[0].name",
+            ),
+            (
+                "[[register]]\naddress = 0x48000802\nequals = 1\n",
+                "register[0].address",
+            ),
+            (
+                "[[register]]\naddress = 0x48000800\nmask = 1\nequals = 2\n",
+                "register[0].equals",
+            ),
+            ("[vm]\nerror = \"OOPS\"\n", "vm.error"),
+            ("[vm]\nglobals = { \"99\" = 1 }\n", "vm.globals.99"),
+            ("[budget]\ntimeout_s = 0.0\n", "budget.timeout_s"),
+            ("[budget]\nvirtual_ms = 0\n", "budget.virtual_ms"),
+            (
+                "[[timing]]\npin = 1\nmeasure = \"p\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\n",
+                "timing[0].measure",
+            ),
+            (
+                "[[timing]]\npin = 1\nmeasure = \"period\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\ncount = 0\n",
+                "timing[0].count",
+            ),
+            (
+                "[[timing]]\npin = 1\nmeasure = \"pulse_width\"\nlevel = \"mid\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\n",
+                "timing[0].level",
+            ),
+            ("boards = [\"fpga\"]\n", "boards[0]"),
+        ];
+        for (extra, field) in cases {
+            let e = err(&format!("{base}{extra}"));
+            assert!(e.starts_with("plans/t.toml"), "{e}");
+            assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn expect_error_needs_source_program() {
+        let e = err("name = \"x\"\nprogram = \"p.cvbc\"\n[compile]\nexpect_error = \"x\"\n");
+        assert!(e.contains("compile.expect_error"), "{e}");
+    }
+
+    #[test]
+    fn vm_error_names_are_case_insensitive() {
+        let plan =
+            parse("name = \"x\"\nprogram = \"p.c\"\n[vm]\nerror = \"division_by_zero\"\n").unwrap();
+        assert_eq!(plan.vm.error, Some(VmError::DivisionByZero));
+    }
+}

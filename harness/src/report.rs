@@ -1,0 +1,314 @@
+//! Reports of a run's results: a terminal table, JSON, and JUnit XML.
+
+use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use serde::Serialize;
+
+use crate::result::{TestResult, Verdict};
+
+/// Longest first-failure text shown in a table cell, in characters.
+const TABLE_FAILURE_CHARS: usize = 120;
+
+/// Verdict counts of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Tests that passed.
+    pub passed: u32,
+    /// Tests with at least one failed check.
+    pub failed: u32,
+    /// Tests that could not be judged.
+    pub errors: u32,
+}
+
+impl Summary {
+    /// Counts the verdicts of `results`.
+    pub fn of(results: &[TestResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            s.add(r.verdict);
+        }
+        s
+    }
+
+    /// Counts one more verdict.
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Error => self.errors += 1,
+        }
+    }
+
+    /// Whether every test passed.
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.errors == 0
+    }
+}
+
+impl std::fmt::Display for Summary {
+    /// `N passed, N failed, N errors`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} passed, {} failed, {} errors",
+            self.passed, self.failed, self.errors
+        )
+    }
+}
+
+/// The value of metric `name` in `r`, if recorded.
+fn metric(r: &TestResult, name: &str) -> Option<f64> {
+    r.metrics.iter().find(|m| m.name == name).map(|m| m.value)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max - 1).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Summary table: test, board, verdict, instructions, virtual ms, wall ms, first failure.
+/// Only the first line of a failure is shown, cut to a readable length.
+pub fn table(results: &[TestResult]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header([
+            "test",
+            "board",
+            "verdict",
+            "instructions",
+            "virtual ms",
+            "wall ms",
+            "first failure",
+        ]);
+    for r in results {
+        let color = match r.verdict {
+            Verdict::Pass => Color::Green,
+            Verdict::Fail => Color::Red,
+            Verdict::Error => Color::Yellow,
+        };
+        let num = |name: &str, decimals: usize| {
+            metric(r, name).map_or_else(String::new, |v| format!("{v:.decimals$}"))
+        };
+        let failure = r
+            .failure
+            .as_deref()
+            .and_then(|f| f.lines().next())
+            .map(|f| truncate(f, TABLE_FAILURE_CHARS))
+            .unwrap_or_default();
+        t.add_row(vec![
+            Cell::new(&r.test_name),
+            Cell::new(&r.board.id),
+            Cell::new(r.verdict.as_str()).fg(color),
+            Cell::new(num("instructions", 0)),
+            Cell::new(num("virtual_ms", 1)),
+            Cell::new(num("wall_ms", 1)),
+            Cell::new(failure),
+        ]);
+    }
+    t
+}
+
+/// Details of every test that did not pass, for below the table: each failed check with
+/// expected vs observed, or the error message. Empty when all passed.
+pub fn failure_details(results: &[TestResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| r.verdict != Verdict::Pass) {
+        out.push_str(&format!(
+            "{} [{}] {}:\n",
+            r.test_name,
+            r.verdict.as_str(),
+            r.plan_path.display()
+        ));
+        let failed: Vec<_> = r.checks.iter().filter(|c| !c.passed).collect();
+        if failed.is_empty() {
+            for line in r.failure.as_deref().unwrap_or("").lines() {
+                out.push_str(&format!("    {line}\n"));
+            }
+        }
+        for c in failed {
+            out.push_str(&format!("  - {} {}\n", c.kind.as_str(), c.name));
+            out.push_str(&format!("      expected: {}\n", indent(&c.expected)));
+            out.push_str(&format!("      observed: {}\n", indent(&c.observed)));
+        }
+    }
+    out
+}
+
+/// Indents continuation lines of a multi-line value to line up under `expected: `.
+fn indent(s: &str) -> String {
+    s.replace('\n', "\n                ")
+}
+
+/// Machine-readable report: `{"summary": {passed, failed, errors}, "results": [TestResult…]}`.
+pub fn json(results: &[TestResult]) -> serde_json::Value {
+    serde_json::json!({
+        "summary": Summary::of(results),
+        "results": results,
+    })
+}
+
+/// JUnit XML: one suite per board kind, one case per test. Failed checks become the failure's
+/// text (expected vs observed), the console transcript the case's system-out, and the metrics
+/// its properties. Errors: XML serialisation failure.
+pub fn junit(results: &[TestResult]) -> Result<String, quick_junit::SerializeError> {
+    let mut report = Report::new("cockpit");
+    let mut kinds: Vec<&str> = results.iter().map(|r| r.board.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        let mut suite = TestSuite::new(format!("cockpit.{kind}"));
+        for r in results.iter().filter(|r| r.board.kind == kind) {
+            suite.add_test_case(junit_case(r));
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string()
+}
+
+fn junit_case(r: &TestResult) -> TestCase {
+    let status = match r.verdict {
+        Verdict::Pass => TestCaseStatus::success(),
+        Verdict::Fail | Verdict::Error => {
+            let kind = if r.verdict == Verdict::Fail {
+                NonSuccessKind::Failure
+            } else {
+                NonSuccessKind::Error
+            };
+            let mut status = TestCaseStatus::non_success(kind);
+            if let Some(f) = &r.failure {
+                status.set_message(f.lines().next().unwrap_or_default());
+            }
+            let failed: Vec<String> = r
+                .checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| {
+                    format!(
+                        "{} {}: expected {}, observed {}",
+                        c.kind.as_str(),
+                        c.name,
+                        c.expected,
+                        c.observed
+                    )
+                })
+                .collect();
+            let description = if failed.is_empty() {
+                r.failure.clone().unwrap_or_default()
+            } else {
+                failed.join("\n")
+            };
+            status.set_description(description);
+            status
+        }
+    };
+    let mut case = TestCase::new(&r.test_name, status);
+    case.set_classname(format!("cockpit.{}", r.board.kind))
+        .set_time(r.duration)
+        .set_system_out(&r.console);
+    case.add_properties(
+        r.metrics
+            .iter()
+            .map(|m| quick_junit::Property::new(&m.name, m.value.to_string())),
+    );
+    case
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::result::{CheckKind, CheckResult, Metric};
+    use crate::target::TargetInfo;
+
+    fn result(name: &str, verdict: Verdict) -> TestResult {
+        TestResult {
+            test_name: name.into(),
+            plan_path: PathBuf::from(format!("{name}.toml")),
+            board: TargetInfo {
+                kind: "sim".into(),
+                id: "sim-0".into(),
+            },
+            verdict,
+            failure: (verdict != Verdict::Pass)
+                .then(|| "register: expected 1, observed 0 (X)".into()),
+            checks: vec![CheckResult {
+                kind: CheckKind::Register,
+                name: "GPIOC.ODR".into(),
+                expected: "0x00000001".into(),
+                observed: "0x00000000".into(),
+                passed: verdict == Verdict::Pass,
+            }],
+            metrics: vec![Metric {
+                name: "instructions".into(),
+                unit: "count".into(),
+                value: 1234.0,
+            }],
+            console: "hello <world> & co\n".into(),
+            duration: Duration::from_millis(5),
+        }
+    }
+
+    fn sample() -> Vec<TestResult> {
+        vec![
+            result("blinky", Verdict::Pass),
+            result("broken", Verdict::Fail),
+            result("bad", Verdict::Error),
+        ]
+    }
+
+    #[test]
+    fn summary_counts_and_line() {
+        let s = Summary::of(&sample());
+        assert_eq!(s.to_string(), "1 passed, 1 failed, 1 errors");
+        assert!(!s.all_passed());
+        assert!(Summary::of(&sample()[..1]).all_passed());
+    }
+
+    #[test]
+    fn table_has_a_row_per_test() {
+        let text = table(&sample()).to_string();
+        for needle in ["blinky", "broken", "bad", "1234", "register: expected 1"] {
+            assert!(text.contains(needle), "{needle} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn failure_details_list_failed_checks_and_errors() {
+        let d = failure_details(&sample());
+        assert!(!d.contains("blinky"), "{d}");
+        assert!(d.contains("broken [fail]"), "{d}");
+        assert!(d.contains("expected: 0x00000001"), "{d}");
+        assert!(d.contains("bad [error]"), "{d}");
+        assert!(failure_details(&sample()[..1]).is_empty());
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let v = json(&sample());
+        assert_eq!(v["summary"]["failed"], 1);
+        assert_eq!(v["results"][0]["test_name"], "blinky");
+        assert_eq!(v["results"][1]["verdict"], "fail");
+        assert_eq!(v["results"][0]["metrics"][0]["value"], 1234.0);
+    }
+
+    #[test]
+    fn junit_has_failures_and_escaped_console() {
+        let xml = junit(&sample()).unwrap();
+        assert!(xml.contains(r#"tests="3""#), "{xml}");
+        assert!(xml.contains(r#"failures="1""#), "{xml}");
+        assert!(xml.contains(r#"errors="1""#), "{xml}");
+        assert!(
+            xml.contains("expected 0x00000001, observed 0x00000000"),
+            "{xml}"
+        );
+        assert!(xml.contains("hello &lt;world&gt; &amp; co"), "{xml}");
+    }
+}
