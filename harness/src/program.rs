@@ -7,7 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use cockpit_vm::program::{FLAG_ARDUINO_LOOP, Program};
+use cockpit_cc::Compiled;
+use cockpit_vm::{FLAG_ARDUINO_LOOP, Program};
 
 /// A program ready to load on a board.
 #[derive(Clone, Debug)]
@@ -73,17 +74,16 @@ pub fn is_source(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("c") || e.eq_ignore_ascii_case("ino"))
 }
 
-/// Compiles the source at `path` into image bytes. Errors: `Read`, `Compile`.
-pub fn compile(path: &Path) -> Result<Vec<u8>, BuildError> {
+/// Compiles the source at `path` (image, instruction count, warnings). Errors: `Read`,
+/// `Compile`.
+pub fn compile(path: &Path) -> Result<Compiled, BuildError> {
     let source = std::fs::read_to_string(path).map_err(|source| BuildError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let file_name = path.display().to_string();
-    // TEMPORARY until `cockpit_cc::compile` lands: every source is rejected.
-    let _ = source;
-    Err(BuildError::Compile {
-        diagnostics: format!("{file_name}: the compiler (cockpit-cc) is not available yet"),
+    cockpit_cc::compile(&source, &file_name).map_err(|d| BuildError::Compile {
+        diagnostics: d.to_string().trim_end().to_string(),
     })
 }
 
@@ -91,7 +91,7 @@ pub fn compile(path: &Path) -> Result<Vec<u8>, BuildError> {
 /// Errors: `Read` (unreadable file), `Compile`, `Image` (corrupt or unsupported image).
 pub fn build(path: &Path) -> Result<Image, BuildError> {
     let bytes = if is_source(path) {
-        compile(path)?
+        compile(path)?.image
     } else {
         std::fs::read(path).map_err(|source| BuildError::Read {
             path: path.to_path_buf(),

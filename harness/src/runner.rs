@@ -331,3 +331,362 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     result.console = obs.console;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use cockpit_vm::{CvbcWriter, FLAG_ARDUINO_LOOP, Fault, Instruction, Opcode, VmError};
+
+    use super::*;
+    use crate::target::{Budget, PinEdge, RunEnd, RunReport, VmState};
+
+    /// A board that replays canned observations.
+    #[derive(Default)]
+    struct FakeTarget {
+        loaded: bool,
+        console: Vec<u8>,
+        edges: Vec<PinEdge>,
+        registers: HashMap<u32, u32>,
+        vm: VmState,
+        end: Option<RunEnd>,
+        panic_on_run: bool,
+        budget_seen: Option<Budget>,
+    }
+
+    impl Target for FakeTarget {
+        fn info(&self) -> TargetInfo {
+            TargetInfo {
+                kind: "sim".into(),
+                id: "fake-0".into(),
+            }
+        }
+        fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
+            if image.len() > 4096 {
+                return Err(TargetError::Image("too large".into()));
+            }
+            self.loaded = true;
+            Ok(())
+        }
+        fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
+            assert!(!self.panic_on_run, "simulated board bug");
+            if !self.loaded {
+                return Err(TargetError::NotLoaded);
+            }
+            self.budget_seen = Some(budget.clone());
+            Ok(RunReport {
+                end: self.end.unwrap_or(RunEnd::Halted),
+                instructions: 42,
+                cycles: 420,
+                virtual_time: Duration::from_millis(7),
+                wall_time: Duration::from_millis(1),
+            })
+        }
+        fn console(&self) -> &[u8] {
+            &self.console
+        }
+        fn pin_edges(&self) -> &[PinEdge] {
+            &self.edges
+        }
+        fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError> {
+            self.registers
+                .get(&addr)
+                .copied()
+                .ok_or(TargetError::Unmapped { addr })
+        }
+        fn vm_state(&mut self) -> Result<VmState, TargetError> {
+            Ok(self.vm.clone())
+        }
+    }
+
+    /// A temporary directory with a HALT-only CVBC image `prog.cvbc` (global 0 = `counter`).
+    fn fixture(flags: u32) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let image = CvbcWriter {
+            code: vec![Instruction::new(Opcode::Halt, 0, 0)],
+            flags,
+            globals: vec![(0, "counter".into())],
+            ..Default::default()
+        }
+        .to_bytes();
+        std::fs::write(dir.path().join("prog.cvbc"), image).unwrap();
+        dir
+    }
+
+    fn plan_in(dir: &Path, file: &str, body: &str) -> PathBuf {
+        let path = dir.join(file);
+        std::fs::write(&path, body).unwrap();
+        path
+    }
+
+    fn run_one(dir: &Path, body: &str, target: &mut FakeTarget) -> TestResult {
+        let path = plan_in(dir, "t.toml", body);
+        run_plan(&Plan::load(&path).unwrap(), target)
+    }
+
+    #[test]
+    fn passing_plan_records_checks_and_metrics() {
+        let dir = fixture(0);
+        let mut t = FakeTarget {
+            console: b"hello\n".to_vec(),
+            registers: HashMap::from([(0x4800_0800, 0x1000)]),
+            vm: VmState {
+                globals: vec![10, 0],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = run_one(
+            dir.path(),
+            "name = \"ok\"\nprogram = \"prog.cvbc\"\n[budget]\nvirtual_ms = 50\n\
+             [[console]]\ncontains = \"hello\"\n\
+             [[register]]\nname = \"GPIOC.MODER\"\nmask = 0x3000\nequals = 0x1000\n\
+             [vm]\nglobals = { counter = 10 }\n",
+            &mut t,
+        );
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+        let kinds: Vec<_> = r.checks.iter().map(|c| c.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                CheckKind::Compile,
+                CheckKind::Console,
+                CheckKind::Register,
+                CheckKind::Vm,
+                CheckKind::Vm
+            ]
+        );
+        assert_eq!(r.console, "hello\n");
+        assert_eq!(r.metrics[0].name, "instructions");
+        assert_eq!(r.metrics[0].value, 42.0);
+        assert_eq!(
+            t.budget_seen.unwrap().virtual_time,
+            Duration::from_millis(50)
+        );
+    }
+
+    #[test]
+    fn failing_check_fails_with_expected_vs_observed() {
+        let dir = fixture(0);
+        let mut t = FakeTarget {
+            registers: HashMap::from([(0x4800_0800, 0)]),
+            ..Default::default()
+        };
+        let r = run_one(
+            dir.path(),
+            "name = \"f\"\nprogram = \"prog.cvbc\"\n\
+             [[register]]\nname = \"GPIOC.MODER\"\nmask = 0x3000\nequals = 0x1000\n",
+            &mut t,
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(
+            r.failure.unwrap(),
+            "register: expected 0x00001000, observed 0x00000000 (GPIOC.MODER & 0x00003000)"
+        );
+    }
+
+    #[test]
+    fn unexpected_fault_fails_by_default_but_budget_end_of_loop_image_passes() {
+        let fault = |error| VmState {
+            fault: Some(Fault {
+                error,
+                pc: 3,
+                opcode: 0,
+            }),
+            ..Default::default()
+        };
+        let body = "name = \"v\"\nprogram = \"prog.cvbc\"\n";
+        let dir = fixture(0);
+        let mut t = FakeTarget {
+            vm: fault(VmError::DivisionByZero),
+            ..Default::default()
+        };
+        let r = run_one(dir.path(), body, &mut t);
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r.failure.unwrap().contains("DIVISION_BY_ZERO"));
+
+        let dir = fixture(FLAG_ARDUINO_LOOP);
+        let mut t = FakeTarget {
+            vm: fault(VmError::BudgetExceeded),
+            ..Default::default()
+        };
+        assert_eq!(run_one(dir.path(), body, &mut t).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn corrupt_image_fails_corner_one_and_missing_program_is_an_error() {
+        let dir = fixture(0);
+        let mut image = std::fs::read(dir.path().join("prog.cvbc")).unwrap();
+        let last = image.len() - 1;
+        image[last] ^= 0xff;
+        std::fs::write(dir.path().join("bad.cvbc"), image).unwrap();
+        let r = run_one(
+            dir.path(),
+            "name = \"c\"\nprogram = \"bad.cvbc\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert_eq!(r.checks.len(), 1);
+        assert!(r.failure.unwrap().contains("bad.cvbc"));
+
+        let r = run_one(
+            dir.path(),
+            "name = \"m\"\nprogram = \"nope.cvbc\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Error);
+        assert!(r.failure.unwrap().contains("nope.cvbc"));
+    }
+
+    #[test]
+    fn board_rejection_of_an_image_fails_corner_one() {
+        let dir = fixture(0);
+        std::fs::write(dir.path().join("big.cvbc"), {
+            CvbcWriter {
+                code: vec![Instruction::new(Opcode::Halt, 0, 0); 2000],
+                ..Default::default()
+            }
+            .to_bytes()
+        })
+        .unwrap();
+        let r = run_one(
+            dir.path(),
+            "name = \"b\"\nprogram = \"big.cvbc\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r.failure.unwrap().contains("too large"));
+    }
+
+    #[test]
+    fn run_all_survives_invalid_plans_and_panics() {
+        let dir = fixture(0);
+        let good = plan_in(
+            dir.path(),
+            "a.toml",
+            "name = \"a\"\nprogram = \"prog.cvbc\"\n",
+        );
+        let bad = plan_in(
+            dir.path(),
+            "b.toml",
+            "name = \"b\"\nprogram = \"prog.cvbc\"\nwat = 1\n",
+        );
+        let dup = plan_in(
+            dir.path(),
+            "c.toml",
+            "name = \"a\"\nprogram = \"prog.cvbc\"\n",
+        );
+        let boom = plan_in(
+            dir.path(),
+            "d.toml",
+            "name = \"d\"\nprogram = \"prog.cvbc\"\n",
+        );
+        plan_in(dir.path(), "README.toml", "not a plan");
+        let files = discover(&[dir.path().to_path_buf()]).unwrap();
+        assert_eq!(files, [good, bad, dup, boom]);
+        let jobs = load(&files);
+        let board = TargetInfo {
+            kind: "sim".into(),
+            id: "sim".into(),
+        };
+        let make = |i: usize| -> Box<dyn Target> {
+            Box::new(FakeTarget {
+                panic_on_run: i == 3,
+                ..Default::default()
+            })
+        };
+        let mut results = Vec::new();
+        run_all(jobs, 3, &board, &make, |r| results.push(r));
+        results.sort_by(|a, b| a.plan_path.cmp(&b.plan_path));
+        let verdicts: Vec<_> = results
+            .iter()
+            .map(|r| (r.test_name.as_str(), r.verdict))
+            .collect();
+        assert_eq!(
+            verdicts,
+            [
+                ("a", Verdict::Pass),
+                ("b", Verdict::Error),
+                ("a", Verdict::Error),
+                ("d", Verdict::Error)
+            ]
+        );
+        assert!(results[1].failure.as_ref().unwrap().contains("wat"));
+        assert!(
+            results[2]
+                .failure
+                .as_ref()
+                .unwrap()
+                .contains("already used")
+        );
+        assert!(
+            results[3]
+                .failure
+                .as_ref()
+                .unwrap()
+                .contains("simulated board bug")
+        );
+    }
+
+    #[test]
+    fn sources_are_compiled_and_expect_error_inverts_corner_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("ok.c"),
+            "int counter = 0;\nint main() { counter = 5; return 0; }\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("bad.c"), "int main() { return nope; }\n").unwrap();
+        let mut t = FakeTarget {
+            vm: VmState {
+                globals: vec![5],
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = run_one(
+            d,
+            "name = \"ok\"\nprogram = \"ok.c\"\n[vm]\nglobals = { counter = 5 }\n",
+            &mut t,
+        );
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+
+        let r = run_one(
+            d,
+            "name = \"bad\"\nprogram = \"bad.c\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        let failure = r.failure.unwrap();
+        assert!(failure.contains("bad.c:1:"), "{failure}");
+
+        let expect = |re: &str| {
+            run_one(
+                d,
+                &format!(
+                    "name = \"x\"\nprogram = \"{}\"\n[compile]\nexpect_error = \"{re}\"\n",
+                    "bad.c"
+                ),
+                &mut FakeTarget::default(),
+            )
+        };
+        assert_eq!(expect("nope").verdict, Verdict::Pass);
+        assert_eq!(expect("something else").verdict, Verdict::Fail);
+        let r = run_one(
+            d,
+            "name = \"y\"\nprogram = \"ok.c\"\n[compile]\nexpect_error = \"x\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Fail);
+        assert!(r.failure.unwrap().contains("compiled without errors"));
+        assert!(t.budget_seen.is_some());
+    }
+
+    #[test]
+    fn discover_reports_missing_paths() {
+        let e = discover(&[PathBuf::from("/no/such/plans")]).unwrap_err();
+        assert!(e.to_string().contains("/no/such/plans"));
+    }
+}
