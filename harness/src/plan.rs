@@ -464,7 +464,7 @@ impl RawRegister {
                 return Err((String::new(), "needs exactly one of name, address".into()));
             }
         };
-        if address % 4 != 0 {
+        if !address.is_multiple_of(4) {
             return Err((
                 ".address".into(),
                 format!("{address:#010x} is not 4-byte aligned"),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::result::{TestResult, Verdict};
 
 /// Longest first-failure text shown in a table cell, in characters.
-const TABLE_FAILURE_CHARS: usize = 120;
+const TABLE_FAILURE_CHARS: usize = 80;
 
 /// Verdict counts of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -107,7 +107,7 @@ pub fn table(results: &[TestResult]) -> Table {
             Cell::new(r.verdict.as_str()).fg(color),
             Cell::new(num("instructions", 0)),
             Cell::new(num("virtual_ms", 1)),
-            Cell::new(num("wall_ms", 1)),
+            Cell::new(num("wall_ms", 2)),
             Cell::new(failure),
         ]);
     }

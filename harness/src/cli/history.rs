@@ -1,0 +1,112 @@
+//! `cockpit history`: a test's stored metric values, newest run first.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use cockpit_harness::store::{HistoryRow, Store};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+
+use super::{Outcome, store_runtime};
+
+/// Arguments of `cockpit history`.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Test name (the plan's `name`).
+    test: String,
+    /// Only this metric (e.g. `cycles`, `pin13.pulse_high_ms`); default: all.
+    #[arg(long)]
+    metric: Option<String>,
+    /// Only results from this board kind (`sim`, `emu`, `probe`).
+    #[arg(long)]
+    board: Option<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 20)]
+    limit: u32,
+    /// Result database.
+    #[arg(long, default_value = "cockpit.db")]
+    db: PathBuf,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints the history table (or JSON). No stored rows is not an error.
+pub fn history(args: HistoryArgs) -> Outcome {
+    if !args.db.exists() {
+        anyhow::bail!(
+            "result database {} does not exist (run `cockpit run` first)",
+            args.db.display()
+        );
+    }
+    let rt = store_runtime()?;
+    let rows = rt
+        .block_on(async {
+            let store = Store::open(&args.db).await?;
+            let rows = store
+                .history(
+                    &args.test,
+                    args.metric.as_deref(),
+                    args.board.as_deref(),
+                    args.limit,
+                )
+                .await;
+            store.close().await;
+            rows
+        })
+        .with_context(|| format!("history of {}", args.test))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else if rows.is_empty() {
+        eprintln!(
+            "no stored values for test {:?} in {}",
+            args.test,
+            args.db.display()
+        );
+    } else {
+        println!("{}", table(&rows));
+    }
+    Ok(true)
+}
+
+fn table(rows: &[HistoryRow]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "run",
+        "started (UTC)",
+        "commit",
+        "board",
+        "verdict",
+        "metric",
+        "value",
+    ]);
+    for r in rows {
+        let started = chrono::DateTime::from_timestamp_millis(r.started_at_ms).map_or_else(
+            || r.started_at_ms.to_string(),
+            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        );
+        let commit = r
+            .git_commit
+            .as_deref()
+            .map_or("-", |c| &c[..c.len().min(10)]);
+        t.add_row(vec![
+            r.run_id.to_string(),
+            started,
+            commit.to_string(),
+            r.board_id.clone(),
+            r.verdict.clone(),
+            r.metric.clone(),
+            format!("{} {}", value_text(r.value), r.unit),
+        ]);
+    }
+    t
+}
+
+/// Whole numbers as integers, others to three decimals.
+fn value_text(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
+}

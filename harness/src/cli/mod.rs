@@ -1,0 +1,73 @@
+//! The `cockpit` command line: argument parsing and dispatch to one module per subcommand.
+//!
+//! Exit status: 0 = success (for `run`: every test passed), 1 = a test did not pass or the
+//! program did not compile, 2 = the command itself failed (bad arguments, unknown board kind,
+//! unusable database, no plans found).
+
+mod history;
+mod program;
+mod run;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Cockpit: hardware-in-the-loop test harness for CockpitVM guest programs.
+#[derive(Parser, Debug)]
+#[command(name = "cockpit", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run test plans on a board, judge them, store the results and print a report.
+    Run(run::RunArgs),
+    /// Compile an ArduinoC program to a CVBC image.
+    Compile {
+        /// Source file (.c or .ino).
+        source: PathBuf,
+        /// Output image; default: the source path with extension `.cvbc`.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the disassembly of a program (a .cvbc/CONC image, or a source compiled first).
+    Disasm {
+        /// Image or source file.
+        program: PathBuf,
+    },
+    /// Show a test's stored metric history, newest first.
+    History(history::HistoryArgs),
+}
+
+/// How a command ended: `Ok(true)` = success, `Ok(false)` = a test failed or a program did not
+/// compile, `Err` = the command itself failed.
+type Outcome = anyhow::Result<bool>;
+
+/// Parses the command line, runs the subcommand, and maps its outcome to the exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome: Outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Compile { source, output } => program::compile(&source, output),
+        Command::Disasm { program } => program::disasm(&program),
+        Command::History(args) => history::history(args),
+    };
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A single-threaded tokio runtime for the (async) result store.
+fn store_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
