@@ -220,13 +220,18 @@ impl Store {
                 path: path.to_owned(),
                 source,
             })?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|source| StoreError::Migrate {
-                path: path.to_owned(),
-                source,
-            })?;
+        // Two harnesses opening a fresh file at once can race on the first migration (sqlx's
+        // SQLite migrator takes no lock): the loser fails with "table already exists". Running
+        // the migrator again then finds everything applied; a real problem fails twice.
+        if MIGRATOR.run(&pool).await.is_err() {
+            MIGRATOR
+                .run(&pool)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    path: path.to_owned(),
+                    source,
+                })?;
+        }
         Ok(Store {
             pool,
             path: path.to_owned(),
@@ -392,7 +397,7 @@ impl Store {
     /// id), at most `limit` rows. One row per (result, metric): without a `metric` filter a
     /// result contributes one row per metric, in metric-name order. `board_kind` keeps only
     /// results from that board kind. Results without metrics (or without the requested
-    /// metric) do not appear. Unfinished runs are included.
+    /// metric) do not appear. Unfinished runs are included. `limit = 0` returns no rows.
     pub async fn history(
         &self,
         test_name: &str,
@@ -970,6 +975,43 @@ mod tests {
         assert_eq!(
             store.results(run).await.unwrap()[0].metrics[0].value,
             f64::INFINITY
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_writers_and_openers_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shared.db");
+        // Two stores opening the same fresh file at once (two `cockpit run`s).
+        let (a, b) = tokio::join!(Store::open(&path), Store::open(&path));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        let run_a = a.begin_run(&info(1, "a", "sim")).await.unwrap();
+        let run_b = b.begin_run(&info(2, "b", "sim")).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let (store, run) = if i % 2 == 0 {
+                (a.clone(), run_a)
+            } else {
+                (b.clone(), run_b)
+            };
+            tasks.spawn(async move {
+                let name = format!("t{i}");
+                store
+                    .record_test(
+                        run,
+                        &result(&name, "sim", Verdict::Pass, &[("cycles", f64::from(i))]),
+                    )
+                    .await
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap();
+        }
+        assert_eq!(a.results(run_a).await.unwrap().len(), 10);
+        assert_eq!(a.results(run_b).await.unwrap().len(), 10);
+        assert_eq!(
+            b.history("t7", Some("cycles"), None, 5).await.unwrap()[0].value,
+            7.0
         );
     }
 
