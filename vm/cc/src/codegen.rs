@@ -289,8 +289,10 @@ impl<'r, 's> Gen<'r, 's> {
             self.check_entry(id, "main");
             if setup.is_some() || loop_.is_some() {
                 let span = self.funcs[id].span;
-                self.rep
-                    .warning(span, "'main' is the entry point; 'setup' and 'loop' are not called");
+                self.rep.warning(
+                    span,
+                    "'main' is the entry point; 'setup' and 'loop' are not called",
+                );
             }
             self.emit_call_entry(id);
             self.prog.push(Pending {
@@ -317,7 +319,7 @@ impl<'r, 's> Gen<'r, 's> {
                     target: Target::None,
                 });
             }
-        } else {
+        } else if !self.rep.has_errors() {
             if let Some(Item::Function(f)) = items.last() {
                 entry_span = f.end;
             }
@@ -404,8 +406,10 @@ impl<'r, 's> Gen<'r, 's> {
 
     fn check_new_global_name(&mut self, name: &str, span: Span) -> bool {
         if is_builtin_name(name) {
-            self.rep
-                .error(span, format!("'{name}' is a built-in name and cannot be redeclared"));
+            self.rep.error(
+                span,
+                format!("'{name}' is a built-in name and cannot be redeclared"),
+            );
             return false;
         }
         if self.globals.contains_key(name) {
@@ -460,8 +464,10 @@ impl<'r, 's> Gen<'r, 's> {
                 }
             }
         } else if d.ty.is_const {
-            self.rep
-                .error(d.span, format!("const variable '{}' must be initialized", d.name));
+            self.rep.error(
+                d.span,
+                format!("const variable '{}' must be initialized", d.name),
+            );
         }
         if self.global_names.len() >= MAX_GLOBALS {
             self.rep.error(
@@ -543,17 +549,17 @@ impl<'r, 's> Gen<'r, 's> {
                     Some((v, _)) => values.push(convert_const(v, d.ty.ty)),
                     None => {
                         self.check_expr_only(e);
-                        self.rep.error(
-                            e.span,
-                            "array initializer must be a constant expression",
-                        );
+                        self.rep
+                            .error(e.span, "array initializer must be a constant expression");
                         ok = false;
                     }
                 }
             }
         } else if d.ty.is_const {
-            self.rep
-                .error(d.span, format!("const array '{}' must be initialized", d.name));
+            self.rep.error(
+                d.span,
+                format!("const array '{}' must be initialized", d.name),
+            );
         }
         if !ok {
             return;
@@ -597,8 +603,7 @@ impl<'r, 's> Gen<'r, 's> {
             params.push(p.ty.ty);
         }
         if params.len() > 255 {
-            self.rep
-                .error(f.span, "too many parameters (at most 255)");
+            self.rep.error(f.span, "too many parameters (at most 255)");
             ok = false;
         }
         if is_builtin_name(&f.name) {
@@ -615,7 +620,10 @@ impl<'r, 's> Gen<'r, 's> {
                 if existing.ret != f.ret.ty || existing.params != params {
                     self.rep.error(
                         f.span,
-                        format!("conflicting types for '{}' (see its earlier declaration)", f.name),
+                        format!(
+                            "conflicting types for '{}' (see its earlier declaration)",
+                            f.name
+                        ),
                     );
                     return None;
                 }
@@ -1000,15 +1008,18 @@ impl<'r, 's> Gen<'r, 's> {
             .and_then(|f| f.scopes.last())
             .is_some_and(|s| s.iter().any(|(n, _)| *n == d.name));
         if redeclared {
-            self.rep.error(d.span, format!("redeclaration of '{}'", d.name));
+            self.rep
+                .error(d.span, format!("redeclaration of '{}'", d.name));
         }
         // The initializer is generated before the name is in scope.
         match &d.init {
             Some(e) => self.converted(e, d.ty.ty),
             None => {
                 if d.ty.is_const {
-                    self.rep
-                        .error(d.span, format!("const variable '{}' must be initialized", d.name));
+                    self.rep.error(
+                        d.span,
+                        format!("const variable '{}' must be initialized", d.name),
+                    );
                 }
                 self.push_const(0);
             }
@@ -1089,10 +1100,11 @@ impl<'r, 's> Gen<'r, 's> {
 
     fn check_names(&mut self, e: &Expr) {
         match &e.kind {
-            ExprKind::Ident(name) => {
-                if !self.globals.contains_key(name) && builtin_constant(name).is_none() {
-                    self.rep.error(e.span, format!("undefined variable '{name}'"));
-                }
+            ExprKind::Ident(name)
+                if !self.globals.contains_key(name) && builtin_constant(name).is_none() =>
+            {
+                self.rep
+                    .error(e.span, format!("undefined variable '{name}'"));
             }
             ExprKind::Unary { expr, .. } | ExprKind::Cast { expr, .. } => self.check_names(expr),
             ExprKind::Binary { lhs, rhs, .. } => {
@@ -1167,9 +1179,7 @@ impl<'r, 's> Gen<'r, 's> {
             ExprKind::Assign { op, target, value } => {
                 self.assign(*op, target, value, false, e.span);
             }
-            ExprKind::IncDec {
-                inc, target, ..
-            } => {
+            ExprKind::IncDec { inc, target, .. } => {
                 self.incdec(true, *inc, target, false, e.span);
             }
             ExprKind::Binary {
@@ -1297,9 +1307,7 @@ impl<'r, 's> Gen<'r, 's> {
                 inc,
                 target,
             } => self.incdec(*prefix, *inc, target, true, e.span),
-            ExprKind::Assign { op, target, value } => {
-                self.assign(*op, target, value, true, e.span)
-            }
+            ExprKind::Assign { op, target, value } => self.assign(*op, target, value, true, e.span),
             ExprKind::Cond {
                 cond,
                 then,
@@ -1421,8 +1429,10 @@ impl<'r, 's> Gen<'r, 's> {
                 Ty::Int
             }
             Some(GlobalSym::Func(_)) => {
-                self.rep
-                    .error(span, format!("function '{name}' used as a value (missing '()')"));
+                self.rep.error(
+                    span,
+                    format!("function '{name}' used as a value (missing '()')"),
+                );
                 self.push_const(0);
                 Ty::Int
             }
@@ -1446,8 +1456,10 @@ impl<'r, 's> Gen<'r, 's> {
     /// Resolves `name` as a global array (error otherwise).
     fn array(&mut self, name: &str, span: Span) -> Option<GlobalArray> {
         if self.find_local(name).is_some() {
-            self.rep
-                .error(span, format!("'{name}' is not an array (it is a local variable)"));
+            self.rep.error(
+                span,
+                format!("'{name}' is not an array (it is a local variable)"),
+            );
             return None;
         }
         match self.globals.get(name) {
@@ -1537,14 +1549,15 @@ impl<'r, 's> Gen<'r, 's> {
             } => {
                 let a = self.array(name, *name_span)?;
                 if a.is_const {
-                    self.rep
-                        .error(target.span, format!("cannot assign to const array '{name}'"));
+                    self.rep.error(
+                        target.span,
+                        format!("cannot assign to const array '{name}'"),
+                    );
                 }
                 Some(Place::Array(a.id, a.elem, index))
             }
             _ => {
-                self.rep
-                    .error(target.span, "expression is not assignable");
+                self.rep.error(target.span, "expression is not assignable");
                 None
             }
         }
@@ -1730,7 +1743,11 @@ impl<'r, 's> Gen<'r, 's> {
         if self.find_local(name).is_some() {
             self.rep
                 .error(name_span, format!("'{name}' is a variable, not a function"));
-            return Ty::Void;
+            for a in args {
+                self.discard(a);
+            }
+            self.push_const(0);
+            return Ty::Int;
         }
         if let Some((op, argc, ret)) = builtin_function(name) {
             if args.len() != argc {
@@ -1759,6 +1776,7 @@ impl<'r, 's> Gen<'r, 's> {
                 for a in args {
                     self.discard(a);
                 }
+                self.push_const(0);
                 return Ty::Int;
             }
             None => {
@@ -1767,6 +1785,7 @@ impl<'r, 's> Gen<'r, 's> {
                 for a in args {
                     self.discard(a);
                 }
+                self.push_const(0);
                 return Ty::Int;
             }
         };
@@ -1807,8 +1826,10 @@ impl<'r, 's> Gen<'r, 's> {
 
     fn printf(&mut self, args: &[Expr], span: Span) {
         let Some(first) = args.first() else {
-            self.rep
-                .error(span, "printf needs a format string literal as its first argument");
+            self.rep.error(
+                span,
+                "printf needs a format string literal as its first argument",
+            );
             return;
         };
         let ExprKind::Str(fmt) = &first.kind else {

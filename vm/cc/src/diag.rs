@@ -147,11 +147,7 @@ impl fmt::Display for Diagnostics {
         let errors = self.error_count();
         let warnings = self.len() - errors;
         if errors > 0 {
-            write!(
-                f,
-                "{errors} error{}",
-                if errors == 1 { "" } else { "s" }
-            )?;
+            write!(f, "{errors} error{}", if errors == 1 { "" } else { "s" })?;
             if warnings > 0 {
                 write!(
                     f,

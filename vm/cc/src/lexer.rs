@@ -14,6 +14,8 @@ pub(crate) enum Tok {
     Str(Vec<u8>),
     Kw(Kw),
     P(Punct),
+    /// Characters the lexer rejected (already reported; the parser stays silent about it).
+    Invalid,
     Eof,
 }
 
@@ -325,7 +327,10 @@ pub(crate) fn lex(src: &str, rep: &mut Reporter) -> Vec<Token> {
             i = lex_char(b, i, rep, &mut out);
             continue;
         }
-        if let Some((text, p)) = PUNCTS.iter().find(|(t, _)| b[i..].starts_with(t.as_bytes())) {
+        if let Some((text, p)) = PUNCTS
+            .iter()
+            .find(|(t, _)| b[i..].starts_with(t.as_bytes()))
+        {
             i += text.len();
             out.push(Token {
                 tok: Tok::P(*p),
@@ -340,6 +345,10 @@ pub(crate) fn lex(src: &str, rep: &mut Reporter) -> Vec<Token> {
             Span::new(start, i),
             format!("unexpected character '{}'", ch.escape_default()),
         );
+        out.push(Token {
+            tok: Tok::Invalid,
+            span: Span::new(start, i),
+        });
     }
     out.push(Token {
         tok: Tok::Eof,
@@ -359,20 +368,16 @@ fn lex_number(src: &str, start: usize, rep: &mut Reporter, out: &mut Vec<Token>)
     let lower = text.to_ascii_lowercase();
     // Split off an integer suffix (u, l, ul, lu, ll not supported).
     let digits_end = lower.trim_end_matches(['u', 'l']).len();
-    let (digits, suffix) = if lower.starts_with("0x") {
-        (&lower[..digits_end], &lower[digits_end..])
-    } else {
-        (&lower[..digits_end], &lower[digits_end..])
-    };
+    let (digits, suffix) = lower.split_at(digits_end);
     let suffix_ok = matches!(suffix, "" | "u" | "l" | "ul" | "lu");
-    let (radix, body, is_decimal) = if let Some(hex) = digits.strip_prefix("0x") {
-        (16, hex, false)
+    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
     } else if let Some(bin) = digits.strip_prefix("0b") {
-        (2, bin, false)
+        (2, bin)
     } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..], false)
+        (8, &digits[1..])
     } else {
-        (10, digits, true)
+        (10, digits)
     };
     let value = if body.is_empty() || !suffix_ok {
         None
@@ -398,7 +403,6 @@ fn lex_number(src: &str, start: usize, rep: &mut Reporter, out: &mut Vec<Token>)
     // C rules with 32-bit int and long: a decimal literal that does not fit int becomes
     // unsigned long; hex/octal/binary ones become unsigned; a `u` suffix always makes it unsigned.
     let unsigned = suffix.contains('u') || value > i32::MAX as u32;
-    let _ = is_decimal;
     out.push(Token {
         tok: Tok::Int { value, unsigned },
         span,

@@ -75,6 +75,7 @@ fn describe(tok: &Tok) -> String {
         Tok::Str(_) => "a string literal".into(),
         Tok::Kw(kw) => format!("keyword '{}'", format!("{kw:?}").to_ascii_lowercase()),
         Tok::P(p) => format!("'{}'", p.text()),
+        Tok::Invalid => "an invalid character".into(),
         Tok::Eof => "end of file".into(),
     }
 }
@@ -150,6 +151,11 @@ impl<'r, 's> Parser<'r, 's> {
     }
 
     fn error_here(&mut self, what: &str) -> Failed {
+        if *self.peek() == Tok::Invalid || (self.at_eof() && self.rep.has_errors()) {
+            // The lexer already reported it, or this is the end of a file whose earlier error
+            // has already been reported (the missing tokens are almost always its consequence).
+            return Failed;
+        }
         let found = describe(self.peek());
         let span = self.span();
         self.rep
@@ -160,7 +166,10 @@ impl<'r, 's> Parser<'r, 's> {
     fn expect_p(&mut self, p: Punct) -> PResult<Span> {
         if self.is_p(p) {
             Ok(self.bump().span)
-        } else if p == Punct::Semi {
+        } else if p == Punct::Semi
+            && *self.peek() != Tok::Invalid
+            && !(self.at_eof() && self.rep.has_errors())
+        {
             // Point just after the previous token, like C compilers do for a missing ';'.
             let prev = self.prev_span();
             let found = describe(self.peek());
@@ -278,7 +287,8 @@ impl<'r, 's> Parser<'r, 's> {
     /// Parses a type made of keywords (`unsigned long`, `const int`, `byte`, …).
     fn parse_type(&mut self) -> PResult<TypeSpec> {
         let start = self.span();
-        let (mut unsigned, mut signed, mut int, mut long, mut short, mut char_) = (0, 0, 0, 0, 0, 0);
+        let (mut unsigned, mut signed, mut int, mut long, mut short, mut char_) =
+            (0, 0, 0, 0, 0, 0);
         let (mut void, mut bool_, mut byte) = (0, 0, 0);
         let mut is_const = false;
         let mut any = false;
@@ -312,7 +322,10 @@ impl<'r, 's> Parser<'r, 's> {
             Err(Failed)
         };
         if long >= 2 {
-            return bad("'long long' is not supported (all integers are 32-bit)", self);
+            return bad(
+                "'long long' is not supported (all integers are 32-bit)",
+                self,
+            );
         }
         if sign > 1 || int > 1 || size > 1 || plain > 1 || (plain == 1 && sign + int + size > 0) {
             return bad("invalid combination of type specifiers", self);
@@ -327,11 +340,23 @@ impl<'r, 's> Parser<'r, 's> {
         } else if byte == 1 {
             DeclTy::U8
         } else if char_ == 1 {
-            if unsigned == 1 { DeclTy::U8 } else { DeclTy::I8 }
+            if unsigned == 1 {
+                DeclTy::U8
+            } else {
+                DeclTy::I8
+            }
         } else if short == 1 {
-            if unsigned == 1 { DeclTy::U16 } else { DeclTy::I16 }
+            if unsigned == 1 {
+                DeclTy::U16
+            } else {
+                DeclTy::I16
+            }
         } else if sign + int + long > 0 {
-            if unsigned == 1 { DeclTy::U32 } else { DeclTy::I32 }
+            if unsigned == 1 {
+                DeclTy::U32
+            } else {
+                DeclTy::I32
+            }
         } else {
             // Only qualifiers: `const x = 1;` (implicit int is not C99).
             return bad("type specifier missing (implicit int is not allowed)", self);
@@ -356,8 +381,10 @@ impl<'r, 's> Parser<'r, 's> {
                 };
                 if self.is_p(Punct::LBracket) {
                     let s = self.span();
-                    self.rep
-                        .error(s, "array parameters are not supported (arrays are global only)");
+                    self.rep.error(
+                        s,
+                        "array parameters are not supported (arrays are global only)",
+                    );
                     return Err(Failed);
                 }
                 params.push(Param {
@@ -405,8 +432,10 @@ impl<'r, 's> Parser<'r, 's> {
                 return Ok((stmts, end));
             }
             if self.at_eof() {
-                let s = self.span();
-                self.rep.error(s, "expected '}' before end of file");
+                if !self.rep.has_errors() {
+                    let s = self.span();
+                    self.rep.error(s, "expected '}' before end of file");
+                }
                 return Err(Failed);
             }
             let before = self.pos;
@@ -423,7 +452,12 @@ impl<'r, 's> Parser<'r, 's> {
     }
 
     /// Declarators after the type and first name: `a = 1, b[3] = {1,2,3}, c;`.
-    fn parse_declarators(&mut self, ty: TypeSpec, name: String, span: Span) -> PResult<Vec<VarDecl>> {
+    fn parse_declarators(
+        &mut self,
+        ty: TypeSpec,
+        name: String,
+        span: Span,
+    ) -> PResult<Vec<VarDecl>> {
         let mut decls = Vec::new();
         let (mut name, mut span) = (name, span);
         loop {
@@ -548,7 +582,9 @@ impl<'r, 's> Parser<'r, 's> {
                 } else if self.starts_type() {
                     let ty = self.parse_type()?;
                     let (name, span) = self.expect_ident()?;
-                    Some(Box::new(Stmt::Decl(self.parse_declarators(ty, name, span)?)))
+                    Some(Box::new(Stmt::Decl(
+                        self.parse_declarators(ty, name, span)?,
+                    )))
                 } else {
                     let e = self.parse_expr()?;
                     self.expect_p(Punct::Semi)?;
@@ -688,14 +724,10 @@ impl<'r, 's> Parser<'r, 's> {
     /// Precedence climbing over the left-associative binary operators.
     fn parse_binary(&mut self, min_prec: u8) -> PResult<Expr> {
         let mut lhs = self.parse_unary()?;
-        loop {
-            let Tok::P(p) = *self.peek() else { break };
-            let Some((prec, op)) = binary_op(p) else {
-                break;
-            };
-            if prec < min_prec {
-                break;
-            }
+        while let Tok::P(p) = *self.peek()
+            && let Some((prec, op)) = binary_op(p)
+            && prec >= min_prec
+        {
             self.bump();
             let rhs = self.parse_binary(prec + 1)?;
             let span = lhs.span.to(rhs.span);
@@ -845,7 +877,8 @@ impl<'r, 's> Parser<'r, 's> {
                 Ok(e)
             }
             Tok::Kw(kw) if kw.is_type() => {
-                self.rep.error(start, "unexpected type name in an expression");
+                self.rep
+                    .error(start, "unexpected type name in an expression");
                 Err(Failed)
             }
             _ => Err(self.error_here("an expression")),

@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::*;
 use cockpit_vm::{Exit, FLAG_ARDUINO_LOOP, Program, VmError};
+use common::*;
 
 /// Evaluates `expr` twice: with its operands as literals (constant-folded by the compiler) and
 /// with them held in global variables `a`..`e` (computed by the VM at run time).
@@ -16,12 +16,19 @@ fn both(vars: &[(&str, i64)], expr: &str) -> (String, String) {
     let decls: String = vars
         .iter()
         .map(|(n, v)| {
-            let ty = if *v > i32::MAX as i64 { "unsigned long" } else { "long" };
+            let ty = if *v > i32::MAX as i64 {
+                "unsigned long"
+            } else {
+                "long"
+            };
             format!("{ty} {n} = {v};\n")
         })
         .collect();
     let f = main_output("", &format!("printf(\"%d\", {folded}); return 0;"));
-    let r = main_output(&decls, &format!("printf(\"%d\", {runtime_expr}); return 0;"));
+    let r = main_output(
+        &decls,
+        &format!("printf(\"%d\", {runtime_expr}); return 0;"),
+    );
     (f, r)
 }
 
@@ -72,7 +79,9 @@ fn negative_numbers_and_32_bit_constants() {
     check(&[], "-65536", -65536);
     check(&[("a", 100000)], "$a * 3", 300000);
     check(&[("a", 70000), ("b", -70000)], "$a + $b", 0);
-    let r = run("long g = -100000; unsigned long u = 0xFFFFFFFF; long big = 0x12345678; int main() { return 0; }");
+    let r = run(
+        "long g = -100000; unsigned long u = 0xFFFFFFFF; long big = 0x12345678; int main() { return 0; }",
+    );
     assert_eq!(r.global("g"), -100000);
     assert_eq!(r.global("u"), -1);
     assert_eq!(r.global("big"), 0x12345678);
@@ -97,11 +106,17 @@ fn signed_versus_unsigned() {
     // Mixed signed/unsigned: the signed operand converts to unsigned, as in C.
     assert_eq!(eval("-1 < 1u"), 0);
     assert_eq!(
-        main_output("unsigned u = 1; int s = -1;", "printf(\"%d %d %d %d\", s < u, s > u, s <= u, s >= u); return 0;"),
+        main_output(
+            "unsigned u = 1; int s = -1;",
+            "printf(\"%d %d %d %d\", s < u, s > u, s <= u, s >= u); return 0;"
+        ),
         "0 1 0 1"
     );
     assert_eq!(
-        main_output("unsigned long u = 0xFFFFFFF0; int s = 16;", "printf(\"%u %u %u\", u / s, u % 7, u >> 4); return 0;"),
+        main_output(
+            "unsigned long u = 0xFFFFFFF0; int s = 16;",
+            "printf(\"%u %u %u\", u / s, u % 7, u >> 4); return 0;"
+        ),
         "268435455 2 268435455"
     );
     // A hex literal above INT_MAX is unsigned.
@@ -110,7 +125,10 @@ fn signed_versus_unsigned() {
     assert_eq!(eval_u("0xFFFFFFFF / 2"), 0x7FFF_FFFF);
     assert_eq!(eval("(int)0xFFFFFFFF / 2"), 0);
     // millis() is unsigned long.
-    assert_eq!(main_output("", "printf(\"%d\", millis() - 10 > 0); return 0;"), "1");
+    assert_eq!(
+        main_output("", "printf(\"%d\", millis() - 10 > 0); return 0;"),
+        "1"
+    );
 }
 
 #[test]
@@ -264,10 +282,15 @@ fn hex_char_and_octal_literals() {
 #[test]
 fn string_escapes() {
     assert_eq!(
-        main_output("", r#"printf("a\tb\\c\"d\re\n"); printf("%c", 'x'); return 0;"#),
+        main_output(
+            "",
+            r#"printf("a\tb\\c\"d\re\n"); printf("%c", 'x'); return 0;"#
+        ),
         "a\tb\\c\"d\re\nx"
     );
-    let out = run(r#"int main() { printf("nul:\0after"); return 0; }"#).host.console;
+    let out = run(r#"int main() { printf("nul:\0after"); return 0; }"#)
+        .host
+        .console;
     assert_eq!(out, b"nul:\0after");
 }
 
@@ -282,7 +305,10 @@ fn printf_conversions() {
             return 0;
         }
     "#;
-    assert_eq!(output(src), "-42|-42|4000000000|ff|FF|Z|str|%|another\nadjacent literals\nsame same\n");
+    assert_eq!(
+        output(src),
+        "-42|-42|4000000000|ff|FF|Z|str|%|another\nadjacent literals\nsame same\n"
+    );
 }
 
 #[test]
@@ -409,7 +435,11 @@ fn global_initializers_run_before_setup() {
     let r = run_with(src, 10_000);
     assert_eq!(r.exit, Ok(Exit::Yielded));
     assert_eq!(r.console(), "42 -40000 15 1 44 -56 1 40 -3 0\n");
-    assert!(r.global("counter") > 100, "loop ran repeatedly: {}", r.global("counter"));
+    assert!(
+        r.global("counter") > 100,
+        "loop ran repeatedly: {}",
+        r.global("counter")
+    );
     let program = Program::parse(&r.compiled.image).unwrap();
     assert_eq!(program.flags() & FLAG_ARDUINO_LOOP, FLAG_ARDUINO_LOOP);
 }
@@ -465,7 +495,10 @@ fn sieve_of_eratosthenes_with_arrays() {
         }
     "#;
     let r = run(src);
-    assert_eq!(r.console(), "2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59 61 ");
+    assert_eq!(
+        r.console(),
+        "2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59 61 "
+    );
     assert_eq!(r.vm.stack(), &[18]);
     assert_eq!(r.vm.array(1).unwrap()[..3], [2, 3, 5]);
 }
@@ -561,6 +594,9 @@ fn many_locals_and_deep_expressions() {
     }
     src.push_str("printf(\"%d\", sum); return 0; }");
     assert_eq!(output(&src), "2016");
-    let chain = (1..=150).map(|i| i.to_string()).collect::<Vec<_>>().join(" + ");
+    let chain = (1..=150)
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(" + ");
     assert_eq!(eval(&chain), 11325);
 }
