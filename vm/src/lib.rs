@@ -22,9 +22,7 @@ pub use engine::{Exit, Vm};
 pub use error::{Fault, VmError};
 pub use host::{Host, HostError};
 pub use isa::{Instruction, Opcode};
-pub use program::{
-    ContainerError, Dialect, FLAG_ARDUINO_LOOP, ImageFormat, Metadata, Program,
-};
+pub use program::{ContainerError, Dialect, FLAG_ARDUINO_LOOP, ImageFormat, Metadata, Program};
 #[cfg(feature = "std")]
 pub use writer::{CvbcWriter, conc_image};
 

@@ -225,9 +225,7 @@ pub struct Metadata<'a> {
 impl<'a> Metadata<'a> {
     /// Global symbols as `(global index, name)` pairs, in the order stored.
     pub fn globals(&self) -> Globals<'a> {
-        Globals {
-            rest: self.globals,
-        }
+        Globals { rest: self.globals }
     }
 }
 
@@ -256,6 +254,8 @@ fn global_entry(b: &[u8]) -> Option<((u8, &str), &[u8])> {
 }
 
 /// Where string `id` lives.
+// The CONC variant carries a fixed 32-entry table on purpose: no heap (crate rule).
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 enum Strings<'a> {
     /// No strings.
@@ -284,11 +284,15 @@ pub struct Program<'a> {
 }
 
 fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    b.get(off..)?.first_chunk::<2>().map(|c| u16::from_le_bytes(*c))
+    b.get(off..)?
+        .first_chunk::<2>()
+        .map(|c| u16::from_le_bytes(*c))
 }
 
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    b.get(off..)?.first_chunk::<4>().map(|c| u32::from_le_bytes(*c))
+    b.get(off..)?
+        .first_chunk::<4>()
+        .map(|c| u32::from_le_bytes(*c))
 }
 
 fn words(code: &[u8]) -> Result<&[[u8; INSTRUCTION_SIZE]], ContainerError> {

@@ -63,7 +63,8 @@ impl TestHost {
 
     /// Virtual time in µs.
     pub fn now_us(&self) -> u64 {
-        self.delay_us + self.cycles / (CPU_HZ / 1_000_000)
+        self.delay_us
+            .saturating_add(self.cycles / (CPU_HZ / 1_000_000))
     }
 
     /// Virtual time in ms.
@@ -126,15 +127,16 @@ impl Host for TestHost {
     }
 
     fn delay_ms(&mut self, ms: u32) -> Result<(), HostError> {
-        let target = self.now_us() + u64::from(ms) * 1000;
-        if let Some(deadline) = self.deadline_ms
-            && target > deadline * 1000
+        let step = u64::from(ms) * 1000;
+        let target = self.now_us().saturating_add(step);
+        if let Some(deadline) = self.deadline_ms.map(|d| d.saturating_mul(1000))
+            && target > deadline
         {
             let now = self.now_us();
-            self.delay_us += (deadline * 1000).saturating_sub(now);
+            self.delay_us = self.delay_us.saturating_add(deadline.saturating_sub(now));
             return Err(HostError::BudgetExceeded);
         }
-        self.delay_us += u64::from(ms) * 1000;
+        self.delay_us = self.delay_us.saturating_add(step);
         Ok(())
     }
 

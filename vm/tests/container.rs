@@ -24,11 +24,7 @@ fn fix_crc(bytes: &mut [u8]) {
 
 fn writer() -> CvbcWriter {
     CvbcWriter {
-        code: vec![
-            i(Push, 0, 500),
-            i(Printf, 0, 1),
-            i(Jmp, 0, 0),
-        ],
+        code: vec![i(Push, 0, 500), i(Printf, 0, 1), i(Jmp, 0, 0)],
         strings: vec![b"first".to_vec(), b"".to_vec(), b"with \0 nul\n".to_vec()],
         name: "blink".into(),
         source_hash: [0xAB; 32],
@@ -91,7 +87,10 @@ fn cvbc_layout_is_as_documented() {
     assert_eq!(u32_at(&bytes, 20), crc32(&zeroed));
     let (kind, off, len) = section(&bytes, 0);
     assert_eq!((kind, len), (SECTION_CODE, 12));
-    assert_eq!(&bytes[off as usize..off as usize + 4], &[0x01, 0x00, 0xF4, 0x01]);
+    assert_eq!(
+        &bytes[off as usize..off as usize + 4],
+        &[0x01, 0x00, 0xF4, 0x01]
+    );
     assert_eq!(section(&bytes, 1).0, SECTION_STRINGS);
     assert_eq!(section(&bytes, 2).0, SECTION_METADATA);
     let (_, soff, _) = section(&bytes, 1);
@@ -137,7 +136,10 @@ fn rejects_bad_magic() {
     ));
     assert!(matches!(
         Program::from_cvbc(b"ELF"),
-        Err(ContainerError::Truncated { needed: 24, available: 3 })
+        Err(ContainerError::Truncated {
+            needed: 24,
+            available: 3
+        })
     ));
 }
 
@@ -169,7 +171,10 @@ fn rejects_crc_mismatch_on_any_flipped_byte() {
         let mut bytes = good.clone();
         bytes[at] ^= 0x01;
         match Program::parse(&bytes) {
-            Err(ContainerError::CrcMismatch { stored: s, computed }) => {
+            Err(ContainerError::CrcMismatch {
+                stored: s,
+                computed,
+            }) => {
                 assert_eq!(s, stored);
                 assert_ne!(computed, stored);
             }
@@ -224,7 +229,10 @@ fn rejects_sections_out_of_bounds() {
     fix_crc(&mut bytes);
     assert!(matches!(
         Program::parse(&bytes),
-        Err(ContainerError::SectionOutOfBounds { kind: SECTION_CODE, .. })
+        Err(ContainerError::SectionOutOfBounds {
+            kind: SECTION_CODE,
+            ..
+        })
     ));
 }
 
@@ -246,7 +254,9 @@ fn rejects_missing_and_duplicate_sections() {
     fix_crc(&mut bytes);
     assert_eq!(
         Program::parse(&bytes).unwrap_err(),
-        ContainerError::DuplicateSection { kind: SECTION_STRINGS }
+        ContainerError::DuplicateSection {
+            kind: SECTION_STRINGS
+        }
     );
 }
 
@@ -278,7 +288,9 @@ fn rejects_bad_code_lengths() {
         fix_crc(&mut bytes);
         assert_eq!(
             Program::parse(&bytes).unwrap_err(),
-            ContainerError::BadCode { length: len as usize }
+            ContainerError::BadCode {
+                length: len as usize
+            }
         );
     }
     assert_eq!(
@@ -352,14 +364,27 @@ fn rejects_bad_metadata() {
 
 #[test]
 fn errors_display_clear_messages() {
-    let e = ContainerError::CrcMismatch { stored: 1, computed: 2 };
+    let e = ContainerError::CrcMismatch {
+        stored: 1,
+        computed: 2,
+    };
     assert_eq!(
         e.to_string(),
         "checksum mismatch: header says 0x00000001, image gives 0x00000002"
     );
-    let e = ContainerError::Truncated { needed: 24, available: 3 };
-    assert_eq!(e.to_string(), "image truncated: 24 bytes needed, 3 available");
-    assert!(ContainerError::BadMagic { found: *b"ABCD" }.to_string().contains("41 42 43 44"));
+    let e = ContainerError::Truncated {
+        needed: 24,
+        available: 3,
+    };
+    assert_eq!(
+        e.to_string(),
+        "image truncated: 24 bytes needed, 3 available"
+    );
+    assert!(
+        ContainerError::BadMagic { found: *b"ABCD" }
+            .to_string()
+            .contains("41 42 43 44")
+    );
 }
 
 // ---------- CONC (original page-63 image, reference §3.1) ----------

@@ -24,7 +24,11 @@ fn cvbc_listing_shows_header_operands_and_strings() {
             i(Call, 2, 7),
             i(Printf, 0, 0),
             i(Ret, RET_VALUE, 0),
-            Instruction { opcode: 0xEE, flags: 1, imm: 2 },
+            Instruction {
+                opcode: 0xEE,
+                flags: 1,
+                imm: 2,
+            },
             i(Printf, 0, 9),
         ],
         strings: vec![b"Hi \"you\"\n\x01".to_vec()],
@@ -38,19 +42,46 @@ fn cvbc_listing_shows_header_operands_and_strings() {
     let p = Program::parse(&bytes).unwrap();
     let text = listing(&p);
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("; format CVBC 1.0  name \"blink\"  flags 0x00000001 (arduino-loop)"), "{text}");
-    assert!(lines[1].contains("9 instructions, 1 strings, compiler \"cc 1\""), "{text}");
+    assert!(
+        lines[0].starts_with("; format CVBC 1.0  name \"blink\"  flags 0x00000001 (arduino-loop)"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains("9 instructions, 1 strings, compiler \"cc 1\""),
+        "{text}"
+    );
     assert!(text.contains("; global 3 = led"));
     assert!(text.contains("0000  PUSH      500\n"), "{text}");
-    assert!(text.contains("0001  PUSH      -1        ; signed\n"), "{text}");
-    assert!(text.contains("0002  PUSH      0x1234    ; high half\n"), "{text}");
+    assert!(
+        text.contains("0001  PUSH      -1        ; signed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0002  PUSH      0x1234    ; high half\n"),
+        "{text}"
+    );
     assert!(text.contains("0003  JMP       -> 0000\n"), "{text}");
-    assert!(text.contains("0004  CALL      0007      ; argc 2\n"), "{text}");
-    assert!(text.contains("0005  PRINTF    #0        ; \"Hi \\\"you\\\"\\n\\x01\"\n"), "{text}");
+    assert!(
+        text.contains("0004  CALL      0007      ; argc 2\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0005  PRINTF    #0        ; \"Hi \\\"you\\\"\\n\\x01\"\n"),
+        "{text}"
+    );
     assert!(text.contains("0006  RET       value\n"), "{text}");
-    assert!(text.contains("0007  .word     0xee 0x01 0x0002  ; undefined opcode\n"), "{text}");
-    assert!(text.contains("0008  PRINTF    #9        ; <unknown string>\n"), "{text}");
-    assert!(text.ends_with("; strings\n#0  \"Hi \\\"you\\\"\\n\\x01\"\n"), "{text}");
+    assert!(
+        text.contains("0007  .word     0xee 0x01 0x0002  ; undefined opcode\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("0008  PRINTF    #9        ; <unknown string>\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("; strings\n#0  \"Hi \\\"you\\\"\\n\\x01\"\n"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -50,7 +50,11 @@ fn fault_of(insns: &[Instruction]) -> Fault {
 
 #[test]
 fn vm_state_is_small_and_fixed_size() {
-    assert!(core::mem::size_of::<Vm>() <= 8192, "{}", core::mem::size_of::<Vm>());
+    assert!(
+        core::mem::size_of::<Vm>() <= 8192,
+        "{}",
+        core::mem::size_of::<Vm>()
+    );
 }
 
 #[test]
@@ -75,7 +79,10 @@ fn push_zero_extends_sign_extends_and_builds_high_halves() {
 #[test]
 fn push_high_needs_an_operand() {
     let f = fault_of(&[i(Push, PUSH_HIGH, 1)]);
-    assert_eq!((f.error, f.pc, f.opcode), (VmError::StackUnderflow, 0, 0x01));
+    assert_eq!(
+        (f.error, f.pc, f.opcode),
+        (VmError::StackUnderflow, 0, 0x01)
+    );
 }
 
 #[test]
@@ -130,7 +137,10 @@ fn binary_ops_underflow_with_one_operand() {
         And, Or, BitAnd, BitOr, BitXor, Shl, Shr, ShrU,
     ] {
         let f = fault_of(&[push(1), i(op, 0, 0), halt()]);
-        assert_eq!((f.error, f.pc, f.opcode), (VmError::StackUnderflow, 1, op as u8));
+        assert_eq!(
+            (f.error, f.pc, f.opcode),
+            (VmError::StackUnderflow, 1, op as u8)
+        );
     }
     for op in [Not, BitNot] {
         let f = fault_of(&[i(op, 0, 0)]);
@@ -222,7 +232,10 @@ fn jumps_are_absolute_and_validated() {
     assert_eq!(r, Ok(Exit::Halted));
     // Conditional jumps underflow.
     assert_eq!(fault_of(&[i(JmpTrue, 0, 0)]).error, VmError::StackUnderflow);
-    assert_eq!(fault_of(&[i(JmpFalse, 0, 0)]).error, VmError::StackUnderflow);
+    assert_eq!(
+        fault_of(&[i(JmpFalse, 0, 0)]).error,
+        VmError::StackUnderflow
+    );
 }
 
 #[test]
@@ -234,7 +247,11 @@ fn running_past_the_end_fails() {
 #[test]
 fn undefined_opcodes_fault() {
     for op in [0x0C, 0x15, 0x1B, 0x2C, 0x33, 0x43, 0x57, 0x67, 0xFF] {
-        let insn = Instruction { opcode: op, flags: 0, imm: 0 };
+        let insn = Instruction {
+            opcode: op,
+            flags: 0,
+            imm: 0,
+        };
         let f = fault_of(&[push(1), insn]);
         assert_eq!((f.error, f.pc, f.opcode), (VmError::InvalidOpcode, 1, op));
     }
@@ -305,7 +322,10 @@ fn callee_cannot_pop_below_its_frame() {
 fn call_errors() {
     // argc larger than the stack.
     let f = fault_of(&[push(1), i(Call, 2, 0)]);
-    assert_eq!((f.error, f.pc, f.opcode), (VmError::StackUnderflow, 1, 0x08));
+    assert_eq!(
+        (f.error, f.pc, f.opcode),
+        (VmError::StackUnderflow, 1, 0x08)
+    );
     // bad target
     let f = fault_of(&[i(Call, 0, 5), halt()]);
     assert_eq!(f.error, VmError::InvalidJump);
@@ -433,8 +453,14 @@ fn array_errors() {
         VmError::MemoryBounds
     );
     // underflows
-    assert_eq!(fault_of(&[i(CreateArray, 0, 0)]).error, VmError::StackUnderflow);
-    assert_eq!(fault_of(&[i(LoadArray, 0, 0)]).error, VmError::StackUnderflow);
+    assert_eq!(
+        fault_of(&[i(CreateArray, 0, 0)]).error,
+        VmError::StackUnderflow
+    );
+    assert_eq!(
+        fault_of(&[i(LoadArray, 0, 0)]).error,
+        VmError::StackUnderflow
+    );
     assert_eq!(
         fault_of(&[push(0), i(StoreArray, 0, 0)]).error,
         VmError::StackUnderflow
@@ -528,13 +554,28 @@ fn millis_and_micros_follow_the_virtual_clock() {
 #[test]
 fn hal_errors_map_to_vm_errors() {
     let cases: [(&[Instruction], VmError); 9] = [
-        (&[push(17), push(1), i(PinMode, 0, 0)], VmError::InvalidArgument),
-        (&[push(1), push(4), i(PinMode, 0, 0)], VmError::InvalidArgument),
-        (&[push(99), push(1), i(DigitalWrite, 0, 0)], VmError::InvalidArgument),
+        (
+            &[push(17), push(1), i(PinMode, 0, 0)],
+            VmError::InvalidArgument,
+        ),
+        (
+            &[push(1), push(4), i(PinMode, 0, 0)],
+            VmError::InvalidArgument,
+        ),
+        (
+            &[push(99), push(1), i(DigitalWrite, 0, 0)],
+            VmError::InvalidArgument,
+        ),
         (&[push(99), i(DigitalRead, 0, 0)], VmError::InvalidArgument),
-        (&[push(1), push(256), i(AnalogWrite, 0, 0)], VmError::InvalidArgument),
+        (
+            &[push(1), push(256), i(AnalogWrite, 0, 0)],
+            VmError::InvalidArgument,
+        ),
         (&[push(99), i(AnalogRead, 0, 0)], VmError::InvalidArgument),
-        (&[i(Push, PUSH_SIGNED, 0xFFFF), i(Delay, 0, 0)], VmError::InvalidArgument),
+        (
+            &[i(Push, PUSH_SIGNED, 0xFFFF), i(Delay, 0, 0)],
+            VmError::InvalidArgument,
+        ),
         (&[push(1), i(PinMode, 0, 0)], VmError::StackUnderflow),
         (&[i(Delay, 0, 0)], VmError::StackUnderflow),
     ];
@@ -544,7 +585,10 @@ fn hal_errors_map_to_vm_errors() {
         assert_eq!(f.pc as usize, insns.len() - 1);
     }
     for op in [DigitalWrite, AnalogWrite] {
-        assert_eq!(fault_of(&[push(1), i(op, 0, 0)]).error, VmError::StackUnderflow);
+        assert_eq!(
+            fault_of(&[push(1), i(op, 0, 0)]).error,
+            VmError::StackUnderflow
+        );
     }
     for op in [DigitalRead, AnalogRead] {
         assert_eq!(fault_of(&[i(op, 0, 0)]).error, VmError::StackUnderflow);
@@ -613,16 +657,19 @@ fn printf_keeps_backslashes_literal() {
     assert_eq!(host.console, b"a\\nb");
 }
 
+/// (strings, arguments, format id, expected error)
+type PrintfCase<'a> = (&'a [&'a [u8]], &'a [i32], u16, VmError);
+
 #[test]
 fn printf_errors_produce_no_output() {
-    let cases: [(&[&[u8]], &[i32], u16, VmError); 8] = [
-        (&[b"ok %d"], &[], 0, VmError::PrintfError),          // missing argument
-        (&[b"ok %d"], &[1, 2], 0, VmError::PrintfError),      // unused argument
-        (&[b"ok %q"], &[1], 0, VmError::PrintfError),         // unknown conversion
-        (&[b"ok %"], &[], 0, VmError::PrintfError),           // dangling %
-        (&[b"ok %s"], &[5], 0, VmError::UnknownString),       // %s with unknown id
-        (&[b"ok %s"], &[-1], 0, VmError::UnknownString),      // %s with negative id
-        (&[b"ok"], &[], 1, VmError::UnknownString),           // unknown format id
+    let cases: [PrintfCase; 8] = [
+        (&[b"ok %d"], &[], 0, VmError::PrintfError), // missing argument
+        (&[b"ok %d"], &[1, 2], 0, VmError::PrintfError), // unused argument
+        (&[b"ok %q"], &[1], 0, VmError::PrintfError), // unknown conversion
+        (&[b"ok %"], &[], 0, VmError::PrintfError),  // dangling %
+        (&[b"ok %s"], &[5], 0, VmError::UnknownString), // %s with unknown id
+        (&[b"ok %s"], &[-1], 0, VmError::UnknownString), // %s with negative id
+        (&[b"ok"], &[], 1, VmError::UnknownString),  // unknown format id
         (&[b"ok %d %d"], &[1, 2, 3], 0, VmError::PrintfError), // extra
     ];
     for (strings, args, id, error) in cases {
@@ -678,7 +725,14 @@ fn budget_yields_and_resumes() {
     assert!(!vm.is_stopped());
     // The caller's budget runs out: stop_with records a fault at the current pc and opcode.
     let f = vm.stop_with(VmError::BudgetExceeded);
-    assert_eq!(f, Fault { error: VmError::BudgetExceeded, pc: 2, opcode: Add as u8 });
+    assert_eq!(
+        f,
+        Fault {
+            error: VmError::BudgetExceeded,
+            pc: 2,
+            opcode: Add as u8
+        }
+    );
     assert_eq!(vm.run(&program, &mut host, 100), Err(f));
     assert_eq!(vm.instructions(), 22);
     // The first fault is kept.
