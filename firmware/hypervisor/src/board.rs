@@ -66,7 +66,10 @@ impl core::fmt::Display for FlashError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             FlashError::OutOfRange { addr, len } => {
-                write!(f, "flash read of {len} bytes at {addr:#010x} is out of range")
+                write!(
+                    f,
+                    "flash read of {len} bytes at {addr:#010x} is out of range"
+                )
             }
         }
     }

@@ -33,7 +33,10 @@ impl core::fmt::Display for LoadError {
         match self {
             LoadError::Flash(e) => e.fmt(f),
             LoadError::TooLarge { size, max } => {
-                write!(f, "image of {size} bytes exceeds the {max}-byte program bank")
+                write!(
+                    f,
+                    "image of {size} bytes exceeds the {max}-byte program bank"
+                )
             }
             LoadError::Container(e) => e.fmt(f),
         }
@@ -62,9 +65,7 @@ pub fn image_size(head: &[u8]) -> Option<usize> {
     };
     match head.get(..4)? {
         m if m == CVBC_MAGIC => u32_at(12),
-        m if m == CONC_MAGIC.to_le_bytes() => {
-            u32_at(4).map(|n| n.saturating_add(CONC_HEADER_SIZE))
-        }
+        m if m == CONC_MAGIC.to_le_bytes() => u32_at(4).map(|n| n.saturating_add(CONC_HEADER_SIZE)),
         _ => None,
     }
 }

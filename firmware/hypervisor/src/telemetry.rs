@@ -125,9 +125,14 @@ impl core::fmt::Display for TelemetryError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             TelemetryError::TooShort => write!(f, "telemetry record shorter than {SIZE} bytes"),
-            TelemetryError::BadMagic(m) => write!(f, "telemetry magic {m:#010x}, expected {MAGIC:#010x}"),
+            TelemetryError::BadMagic(m) => {
+                write!(f, "telemetry magic {m:#010x}, expected {MAGIC:#010x}")
+            }
             TelemetryError::BadVersion(v) => {
-                write!(f, "telemetry format {v:#010x}, expected {FORMAT_VERSION:#010x}")
+                write!(
+                    f,
+                    "telemetry format {v:#010x}, expected {FORMAT_VERSION:#010x}"
+                )
             }
             TelemetryError::BadChecksum(s, c) => {
                 write!(f, "telemetry checksum {s:#010x}, computed {c:#010x}")
@@ -303,6 +308,9 @@ mod tests {
         b[0] = 0;
         assert!(matches!(verify(&b), Err(TelemetryError::BadMagic(_))));
         assert_eq!(verify(&b[..40]), Err(TelemetryError::TooShort));
-        assert!(matches!(verify(&[0u8; SIZE]), Err(TelemetryError::BadMagic(0))));
+        assert!(matches!(
+            verify(&[0u8; SIZE]),
+            Err(TelemetryError::BadMagic(0))
+        ));
     }
 }

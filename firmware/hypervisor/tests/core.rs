@@ -102,7 +102,10 @@ fn hal_calls_reach_the_board_and_cycles_are_accounted() {
     assert_eq!(board.console, b"hi 7\n");
     // Every modelled cycle reached the board, exactly once.
     assert_eq!(board.cycles, vm.cycles());
-    let expected: u64 = code.iter().map(|c| u64::from(c.op().unwrap().cycles())).sum();
+    let expected: u64 = code
+        .iter()
+        .map(|c| u64::from(c.op().unwrap().cycles()))
+        .sum();
     assert_eq!(vm.cycles(), expected);
 }
 
@@ -110,23 +113,39 @@ fn hal_calls_reach_the_board_and_cycles_are_accounted() {
 fn digital_write_needs_output_mode_and_valid_pins() {
     let mut board = FakeBoard::default();
     let (_, outcome) = run_code(
-        &[i(Opcode::Push, 13), i(Opcode::Push, 1), i(Opcode::DigitalWrite, 0)],
+        &[
+            i(Opcode::Push, 13),
+            i(Opcode::Push, 1),
+            i(Opcode::DigitalWrite, 0),
+        ],
         &mut board,
         LIMITS,
     );
-    let Outcome::Faulted(f) = outcome else { panic!("{outcome:?}") };
+    let Outcome::Faulted(f) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(f.error, VmError::HardwareFault);
     assert!(board.writes.is_empty());
 
     let (_, outcome) = run_code(
-        &[i(Opcode::Push, 17), i(Opcode::Push, 1), i(Opcode::PinMode, 0)],
+        &[
+            i(Opcode::Push, 17),
+            i(Opcode::Push, 1),
+            i(Opcode::PinMode, 0),
+        ],
         &mut FakeBoard::default(),
         LIMITS,
     );
-    assert!(matches!(outcome, Outcome::Faulted(f) if f.error == VmError::InvalidArgument && f.pc == 2));
+    assert!(
+        matches!(outcome, Outcome::Faulted(f) if f.error == VmError::InvalidArgument && f.pc == 2)
+    );
 
     let (_, outcome) = run_code(
-        &[i(Opcode::Push, 13), i(Opcode::Push, 4), i(Opcode::PinMode, 0)],
+        &[
+            i(Opcode::Push, 13),
+            i(Opcode::Push, 4),
+            i(Opcode::PinMode, 0),
+        ],
         &mut FakeBoard::default(),
         LIMITS,
     );
@@ -167,7 +186,9 @@ fn instruction_budget_stops_an_endless_loop() {
         ..Limits::new(10_500, None)
     };
     let (vm, outcome) = run_code(&[i(Opcode::Jmp, 0)], &mut board, limits);
-    let Outcome::Faulted(f) = outcome else { panic!("{outcome:?}") };
+    let Outcome::Faulted(f) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(f.error, VmError::BudgetExceeded);
     assert_eq!(vm.instructions(), 10_500);
     // Telemetry after each of the 11 slices, then the final record.
@@ -186,7 +207,9 @@ fn time_budget_cuts_a_delay_at_the_deadline() {
     let code = [i(Opcode::Push, 100), i(Opcode::Delay, 0), i(Opcode::Jmp, 0)];
     let mut board = FakeBoard::default();
     let (_, outcome) = run_code(&code, &mut board, Limits::new(u64::MAX, Some(1_050_000)));
-    let Outcome::Faulted(f) = outcome else { panic!("{outcome:?}") };
+    let Outcome::Faulted(f) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(f.error, VmError::BudgetExceeded);
     assert_eq!(f.pc, 1, "stopped in the DELAY");
     assert_eq!(board.now_us(), 1_050_000);
@@ -210,7 +233,10 @@ fn keep_going_hook_stops_between_slices() {
     assert_eq!(outcome, Outcome::Stopped);
     assert_eq!(vm.instructions(), 300);
     assert_eq!(vm.fault(), None);
-    assert_eq!(board.telemetry.last().unwrap().run_state(), Some(RunState::Running));
+    assert_eq!(
+        board.telemetry.last().unwrap().run_state(),
+        Some(RunState::Running)
+    );
 }
 
 #[test]
@@ -226,7 +252,10 @@ fn faults_are_published_with_pc_and_opcode() {
     assert!(matches!(outcome, Outcome::Faulted(f) if f.error == VmError::DivisionByZero));
     let t = board.telemetry.last().unwrap();
     assert_eq!(t.run_state(), Some(RunState::Faulted));
-    assert_eq!((t.error_code, t.error_pc, t.last_opcode), (6, 2, Opcode::Div as u32));
+    assert_eq!(
+        (t.error_code, t.error_pc, t.last_opcode),
+        (6, 2, Opcode::Div as u32)
+    );
 }
 
 fn bank_with(image: &[u8]) -> Vec<u8> {
@@ -241,7 +270,10 @@ const BASE: u32 = 0x0800_0000;
 fn loader_finds_cvbc_and_conc_images_in_the_bank() {
     let code = [i(Opcode::Push, 5), i(Opcode::Halt, 0)];
     let flash = bank_with(&image(&code));
-    let f = SliceFlash { base: BASE, bytes: &flash };
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash,
+    };
     let p = load(&f, PROGRAM_BANK_ADDR).unwrap();
     assert_eq!(p.instruction_count(), 2);
 
@@ -253,7 +285,10 @@ fn loader_finds_cvbc_and_conc_images_in_the_bank() {
         &[b"hello\0"],
     );
     let flash = bank_with(&conc);
-    let f = SliceFlash { base: BASE, bytes: &flash };
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash,
+    };
     assert_eq!(load(&f, PROGRAM_BANK_ADDR).unwrap().instruction_count(), 2);
 }
 
@@ -263,13 +298,22 @@ fn loader_rejects_corrupt_erased_and_oversized_images() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55;
     let flash = bank_with(&bytes);
-    let f = SliceFlash { base: BASE, bytes: &flash };
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash,
+    };
     let err = load(&f, PROGRAM_BANK_ADDR).unwrap_err();
-    assert!(matches!(err, LoadError::Container(ContainerError::CrcMismatch { .. })));
+    assert!(matches!(
+        err,
+        LoadError::Container(ContainerError::CrcMismatch { .. })
+    ));
     assert!(err.to_string().contains("checksum mismatch"), "{err}");
 
     let flash = bank_with(&[]);
-    let f = SliceFlash { base: BASE, bytes: &flash };
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash,
+    };
     let err = load(&f, PROGRAM_BANK_ADDR).unwrap_err();
     assert_eq!(
         err,
@@ -279,12 +323,21 @@ fn loader_rejects_corrupt_erased_and_oversized_images() {
     let mut bytes = image(&[i(Opcode::Halt, 0)]);
     bytes[12..16].copy_from_slice(&(PROGRAM_BANK_SIZE as u32 + 4).to_le_bytes());
     let flash = bank_with(&bytes);
-    let f = SliceFlash { base: BASE, bytes: &flash };
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash,
+    };
     assert!(matches!(
         load(&f, PROGRAM_BANK_ADDR),
         Err(LoadError::TooLarge { .. })
     ));
 
-    let f = SliceFlash { base: BASE, bytes: &flash[..0x1_0010] };
-    assert!(matches!(load(&f, PROGRAM_BANK_ADDR), Err(LoadError::Flash(_))));
+    let f = SliceFlash {
+        base: BASE,
+        bytes: &flash[..0x1_0010],
+    };
+    assert!(matches!(
+        load(&f, PROGRAM_BANK_ADDR),
+        Err(LoadError::Flash(_))
+    ));
 }

@@ -1,0 +1,161 @@
+//! `SimTarget`: the `sim` board kind as the runner sees it ([`Target`]).
+
+use std::time::{Duration, Instant};
+
+use cockpit_hypervisor::run::{Limits, Outcome};
+use cockpit_hypervisor::{PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
+use cockpit_vm::Vm;
+
+use super::board::SimBoard;
+use super::memory::{self, SimFlash};
+use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
+
+/// A simulated STM32G474 running the hypervisor core on the host, in virtual time.
+///
+/// Cheap to create (about 700 KiB of zeroed/erased memory, no threads, no I/O) and `Send`, so the
+/// runner can use one per worker thread.
+#[derive(Clone, Debug)]
+pub struct SimTarget {
+    id: String,
+    flash: SimFlash,
+    board: SimBoard,
+    vm: Box<Vm>,
+    loaded: bool,
+    slice: u32,
+}
+
+impl SimTarget {
+    /// Board `sim-<n>`, erased flash, no program.
+    pub fn new(n: usize) -> Self {
+        SimTarget {
+            id: format!("sim-{n}"),
+            flash: SimFlash::new(),
+            board: SimBoard::new(),
+            vm: Box::new(Vm::new()),
+            loaded: false,
+            slice: cockpit_hypervisor::run::DEFAULT_SLICE,
+        }
+    }
+
+    /// The board (registers, clock, console, edges) as left by the last run.
+    pub fn board(&self) -> &SimBoard {
+        &self.board
+    }
+
+    /// The board, for injecting inputs ([`SimBoard::set_input`], [`SimBoard::set_analog`])
+    /// before a run.
+    pub fn board_mut(&mut self) -> &mut SimBoard {
+        &mut self.board
+    }
+
+    /// The VM as left by the last run.
+    pub fn vm(&self) -> &Vm {
+        &self.vm
+    }
+
+    /// Instructions per hypervisor slice (granularity of telemetry updates and wall-timeout
+    /// checks); default `cockpit_hypervisor::run::DEFAULT_SLICE`.
+    pub fn set_slice(&mut self, slice: u32) {
+        self.slice = slice.max(1);
+    }
+}
+
+impl Target for SimTarget {
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            kind: "sim".into(),
+            id: self.id.clone(),
+        }
+    }
+
+    /// Erases the program bank, writes the image at `PROGRAM_BANK_ADDR` and validates it with
+    /// the hypervisor's loader. Errors: `Image` if larger than the 192 KiB bank, or with the
+    /// loader's message (e.g. "checksum mismatch: …"); the bank is left erased then.
+    fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
+        self.loaded = false;
+        self.vm.reset();
+        let erase = |f: &mut SimFlash| {
+            f.erase(PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE)
+                .map_err(|e| TargetError::Board(e.to_string()))
+        };
+        erase(&mut self.flash)?;
+        if image.len() > PROGRAM_BANK_SIZE {
+            return Err(TargetError::Image(format!(
+                "image of {} bytes exceeds the {PROGRAM_BANK_SIZE}-byte program bank at {PROGRAM_BANK_ADDR:#010x}",
+                image.len()
+            )));
+        }
+        self.flash
+            .program(PROGRAM_BANK_ADDR, image)
+            .map_err(|e| TargetError::Board(e.to_string()))?;
+        if let Err(e) = load(&self.flash, PROGRAM_BANK_ADDR) {
+            erase(&mut self.flash)?;
+            return Err(TargetError::Image(e.to_string()));
+        }
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// Resets the board to boot state and the VM, then runs through the hypervisor run loop with
+    /// `budget`: instruction and virtual-time budgets end in a `BUDGET_EXCEEDED` fault; the
+    /// wall-clock timeout is checked between slices and ends in `RunEnd::WallTimeout`.
+    fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
+        if !self.loaded {
+            return Err(TargetError::NotLoaded);
+        }
+        self.board.reset();
+        self.vm.reset();
+        let program = load(&self.flash, PROGRAM_BANK_ADDR)
+            .map_err(|e| TargetError::Board(format!("program vanished from flash: {e}")))?;
+        let time_limit_us = u64::try_from(budget.virtual_time.as_micros()).unwrap_or(u64::MAX);
+        let limits = Limits {
+            max_instructions: budget.max_instructions,
+            time_limit_us: Some(time_limit_us),
+            slice: self.slice,
+        };
+        let wall_start = Instant::now();
+        let wall_timeout = budget.wall_timeout;
+        let mut keep_going = || wall_start.elapsed() < wall_timeout;
+        let outcome = cockpit_hypervisor::run(
+            &mut self.vm,
+            &program,
+            &mut self.board,
+            &limits,
+            &mut keep_going,
+        );
+        let wall_time = wall_start.elapsed();
+        let end = match outcome {
+            Outcome::Halted => RunEnd::Halted,
+            Outcome::Faulted(f) => RunEnd::Fault(f),
+            Outcome::Stopped => RunEnd::WallTimeout,
+        };
+        let clock = self.board.clock();
+        Ok(RunReport {
+            end,
+            instructions: self.vm.instructions(),
+            cycles: clock.cycles(),
+            virtual_time: Duration::from_nanos(clock.now_ns()),
+            wall_time,
+        })
+    }
+
+    fn console(&self) -> &[u8] {
+        self.board.console()
+    }
+
+    fn pin_edges(&self) -> &[PinEdge] {
+        self.board.edges()
+    }
+
+    fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError> {
+        memory::read_u32(&self.board, &self.flash, addr)
+    }
+
+    fn vm_state(&mut self) -> Result<VmState, TargetError> {
+        Ok(VmState {
+            fault: self.vm.fault(),
+            stack: self.vm.stack().to_vec(),
+            globals: self.vm.globals().to_vec(),
+        })
+    }
+}
