@@ -145,7 +145,8 @@ fn indent(s: &str) -> String {
     s.replace('\n', "\n                ")
 }
 
-/// Machine-readable report: `{"summary": {passed, failed, errors}, "results": [TestResult…]}`.
+/// Machine-readable report: `{"summary": {passed, failed, errors}, "results": [TestResult…]}`
+/// (the CLI adds `"run_id"`).
 pub fn json(results: &[TestResult]) -> serde_json::Value {
     serde_json::json!({
         "summary": Summary::of(results),

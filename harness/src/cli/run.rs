@@ -194,7 +194,9 @@ pub fn run(args: RunArgs) -> Outcome {
         std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report::json(&results))?);
+        let mut json = report::json(&results);
+        json["run_id"] = run_id.into();
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!("{}", report::table(&results));
         let details = report::failure_details(&results);

@@ -1,0 +1,261 @@
+//! End-to-end tests of the `cockpit` binary: the shipped plans on the `sim` board, a directory of
+//! deliberately bad plans, and the `compile`/`disasm`/`history` subcommands.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cockpit_harness::result::Verdict;
+use cockpit_harness::store::Store;
+use serde_json::Value;
+
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn cockpit(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(args)
+        .output()
+        .expect("cockpit binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `cockpit run PLANS --json --db DB --junit JUNIT`; returns (output, parsed JSON).
+fn run_json(plans: &Path, db: &Path, junit: &Path) -> (Output, Value) {
+    let out = cockpit(&[
+        "run",
+        plans.to_str().unwrap(),
+        "--json",
+        "--db",
+        db.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "panic in cockpit:\n{stderr}");
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}\n{stderr}", text(&out.stdout)));
+    (out, json)
+}
+
+/// The stored results of run `run_id` in `db`: (test name, verdict).
+fn stored(db: &Path, run_id: i64) -> Vec<(String, Verdict)> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = Store::open(db).await.unwrap();
+            let run = store.run(run_id).await.unwrap().expect("run is stored");
+            assert!(run.summary.is_some(), "run {run_id} was finished");
+            let mut rows: Vec<_> = store
+                .results(run_id)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.test_name, r.verdict))
+                .collect();
+            rows.sort_by(|a, b| a.0.cmp(&b.0));
+            store.close().await;
+            rows
+        })
+}
+
+fn result<'a>(json: &'a Value, name: &str) -> &'a Value {
+    json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["test_name"] == name)
+        .unwrap_or_else(|| panic!("no result for {name} in {json:#}"))
+}
+
+#[test]
+fn shipped_plans_all_pass_and_are_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cockpit.db");
+    let junit = dir.path().join("junit.xml");
+    let (out, json) = run_json(&repo_path("test-plans"), &db, &junit);
+
+    let results = json["results"].as_array().unwrap();
+    assert!(
+        results.len() >= 10,
+        "expected the shipped plans, got {json:#}"
+    );
+    for r in results {
+        assert_eq!(
+            r["verdict"], "pass",
+            "{} did not pass: {:#}",
+            r["test_name"], r
+        );
+    }
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&format!("{} passed, 0 failed, 0 errors", results.len())));
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"failures="0""#) && xml.contains(r#"errors="0""#),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<testcase name="blinky""#), "{xml}");
+
+    let run_id = json["run_id"].as_i64().unwrap();
+    let rows = stored(&db, run_id);
+    assert_eq!(rows.len(), results.len());
+    assert!(rows.iter().all(|(_, v)| *v == Verdict::Pass), "{rows:?}");
+
+    let history = cockpit(&[
+        "history",
+        "blinky",
+        "--metric",
+        "pin13.pulse_high_ms",
+        "--db",
+        db.to_str().unwrap(),
+    ]);
+    assert!(history.status.success(), "{}", text(&history.stderr));
+    let table = text(&history.stdout);
+    assert!(table.contains("pin13.pulse_high_ms"), "{table}");
+    assert!(table.contains("500.000 ms"), "{table}");
+    assert!(table.contains("pass"), "{table}");
+}
+
+#[test]
+fn bad_plans_are_reported_clearly_and_the_good_one_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cockpit.db");
+    let junit = dir.path().join("junit.xml");
+    let (out, json) = run_json(&fixture("bad-plans"), &db, &junit);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+
+    let verdict_and_failure = |name: &str| {
+        let r = result(&json, name);
+        (
+            r["verdict"].as_str().unwrap().to_string(),
+            r["failure"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(verdict_and_failure("good"), ("pass".into(), String::new()));
+
+    let (v, f) = verdict_and_failure("unknown_key");
+    assert_eq!(v, "error");
+    assert!(
+        f.contains("unknown_key.toml") && f.contains("colour"),
+        "{f}"
+    );
+
+    let (v, f) = verdict_and_failure("missing_program");
+    assert_eq!(v, "error");
+    assert!(f.contains("does_not_exist.c"), "{f}");
+
+    let (v, f) = verdict_and_failure("no_compile");
+    assert_eq!(v, "fail");
+    assert!(f.contains("broken.c:2:"), "{f}");
+
+    let (v, f) = verdict_and_failure("corrupt_cvbc");
+    assert_eq!(v, "fail");
+    assert!(f.contains("corrupt.cvbc"), "{f}");
+
+    assert!(text(&out.stderr).contains("1 passed, 2 failed, 2 errors"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"failures="2""#) && xml.contains(r#"errors="2""#),
+        "{xml}"
+    );
+
+    let rows = stored(&db, json["run_id"].as_i64().unwrap());
+    assert_eq!(rows.len(), 5, "{rows:?}");
+    assert!(
+        rows.contains(&("good".to_string(), Verdict::Pass)),
+        "{rows:?}"
+    );
+}
+
+#[test]
+fn table_output_filter_and_unknown_board() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cockpit.db");
+    let db = db.to_str().unwrap();
+    let plans = fixture("bad-plans");
+    let plans = plans.to_str().unwrap();
+
+    let out = cockpit(&["run", plans, "--db", db, "--filter", "go*", "--jobs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("good") && !stdout.contains("no_compile"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.trim_end().ends_with("1 passed, 0 failed, 0 errors"),
+        "{stdout}"
+    );
+
+    let out = cockpit(&["run", plans, "--db", db, "--filter", "nothing-matches"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("no test plans"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    for (board, message) in [("emu", "not available yet"), ("fpga", "unknown board kind")] {
+        let out = cockpit(&["run", plans, "--db", db, "--board", board]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    }
+}
+
+#[test]
+fn compile_and_disasm() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("good.cvbc");
+    let good = fixture("bad-plans/programs/good.c");
+    let out = cockpit(&[
+        "compile",
+        good.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(&std::fs::read(&image).unwrap()[..4], b"CVBC");
+
+    for program in [&image, &good] {
+        let out = cockpit(&["disasm", program.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("HALT"), "{}", text(&out.stdout));
+    }
+
+    let broken = fixture("bad-plans/programs/broken.c");
+    let out = cockpit(&[
+        "compile",
+        broken.to_str().unwrap(),
+        "-o",
+        image.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("broken.c:2:"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = cockpit(&[
+        "disasm",
+        fixture("bad-plans/programs/corrupt.cvbc").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("corrupt.cvbc"),
+        "{}",
+        text(&out.stderr)
+    );
+}
