@@ -363,12 +363,20 @@ impl<'r, 's> Gen<'r, 's> {
         let mut code = Vec::with_capacity(self.prog.len());
         for p in &self.prog {
             let mut ins = p.ins;
-            match p.target {
-                Target::None => {}
-                Target::Abs(a) => ins.imm = a as u16,
-                Target::Func(id) => ins.imm = self.func_addr[id]? as u16,
-                Target::Label(_) => return None,
-            }
+            let resolved = match p.target {
+                Target::None => Some(ins.imm as usize),
+                Target::Abs(a) => Some(a),
+                Target::Func(id) => self.func_addr.get(id).copied().flatten(),
+                Target::Label(_) => None,
+            };
+            let Some(imm) = resolved.and_then(|a| u16::try_from(a).ok()) else {
+                self.rep.error(
+                    Span::default(),
+                    "internal compiler error: unresolved jump target",
+                );
+                return None;
+            };
+            ins.imm = imm;
             code.push(ins);
         }
         Some(Output {

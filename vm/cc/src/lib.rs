@@ -58,6 +58,27 @@ pub struct Compiled {
 /// (64 globals, 16 arrays of ≤ 64 elements, 65536 instructions), or a missing entry point.
 /// Never panics, whatever the input.
 pub fn compile(source: &str, file_name: &str) -> Result<Compiled, Diagnostics> {
+    // The parser and code generator recurse over the (depth-limited) syntax tree. Run them on
+    // a thread with a known, generous stack so that the limits hold whatever the caller's
+    // stack size is (rustc does the same); fall back to the current thread if none can be made.
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("cockpit-cc".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(scope, || compile_on_this_thread(source, file_name));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => compile_on_this_thread(source, file_name),
+        }
+    })
+}
+
+/// Stack size of the compiler thread, in bytes.
+const COMPILER_STACK: usize = 32 << 20;
+
+fn compile_on_this_thread(source: &str, file_name: &str) -> Result<Compiled, Diagnostics> {
     let mut rep = diag::Reporter::new(file_name, source);
     let tokens = lexer::lex(source, &mut rep);
     let items = parser::Parser::new(tokens, &mut rep).parse_program();

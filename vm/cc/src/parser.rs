@@ -8,7 +8,7 @@ use crate::diag::{Reporter, Span};
 use crate::lexer::{Kw, Punct, Tok, Token};
 
 /// Deepest recursion (nested statements, parentheses, unary operators) the parser accepts.
-const MAX_NESTING: u32 = 100;
+const MAX_NESTING: u32 = 256;
 /// Tallest expression tree accepted (bounds the recursion of every later pass).
 pub(crate) const MAX_EXPR_DEPTH: u32 = 200;
 

@@ -342,3 +342,31 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let src = format!("int main() {{ return {}1; }}", "-".repeat(3000));
     assert!(compile(&src, "deep.ino").is_err());
 }
+
+#[test]
+fn deep_input_is_safe_on_a_small_caller_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(|| {
+            let deepest_ok = format!(
+                "int main() {{ return {}1{}; }}",
+                "(".repeat(120),
+                ")".repeat(120)
+            );
+            assert!(compile(&deepest_ok, "ok.ino").is_ok());
+            let blocks = format!(
+                "int main() {{ {} return 0; {} }}",
+                "{".repeat(250),
+                "}".repeat(250)
+            );
+            assert!(compile(&blocks, "blocks.ino").is_ok());
+            let too_deep = format!(
+                "int main() {{ return {}1{}; }}",
+                "(".repeat(20000),
+                ")".repeat(20000)
+            );
+            assert!(compile(&too_deep, "deep.ino").is_err());
+        })
+        .unwrap();
+    handle.join().unwrap();
+}

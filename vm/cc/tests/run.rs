@@ -599,4 +599,71 @@ fn many_locals_and_deep_expressions() {
         .collect::<Vec<_>>()
         .join(" + ");
     assert_eq!(eval(&chain), 11325);
+    // The tallest accepted expression tree, generated (not folded) at run time.
+    let chain = vec!["one"; 195].join(" + ");
+    let body = format!("printf(\"%d\", {chain}); return 0;");
+    assert_eq!(main_output("int one = 1;", &body), "195");
+    let nested = format!("{}one{}", "(one + ".repeat(99), ")".repeat(99));
+    let body = format!("printf(\"%d\", {nested}); return 0;");
+    assert_eq!(main_output("int one = 1;", &body), "100");
+}
+
+#[test]
+fn blinky_basic_from_the_original_guest_programs() {
+    // tests/test_registry/guest_programs/blinky_basic.c (reference §5.7), with constants.
+    let src = r#"
+        void setup() {
+            printf("Blinky basic starting\n");
+            printf("Configuring pin %d\n", LED_BUILTIN);
+            pinMode(LED_BUILTIN, OUTPUT);
+            printf("Blinking 4 times\n");
+            for (int i = 0; i < 4; i++) {
+                digitalWrite(LED_BUILTIN, HIGH);
+                delay(500);
+                digitalWrite(LED_BUILTIN, LOW);
+                delay(500);
+            }
+            printf("Guest program execution complete\n");
+        }
+        void loop() {}
+    "#;
+    let r = run_with(src, 100_000);
+    assert_eq!(r.exit, Ok(Exit::Yielded));
+    assert_eq!(
+        r.console(),
+        "Blinky basic starting\nConfiguring pin 13\nBlinking 4 times\nGuest program execution complete\n"
+    );
+    let times: Vec<_> = r
+        .host
+        .digital_writes
+        .iter()
+        .map(|w| (w.value, w.at_ms))
+        .collect();
+    assert_eq!(
+        times,
+        vec![
+            (1, 0),
+            (0, 500),
+            (1, 1000),
+            (0, 1500),
+            (1, 2000),
+            (0, 2500),
+            (1, 3000),
+            (0, 3500)
+        ]
+    );
+}
+
+#[test]
+fn calls_with_many_arguments_and_nested_calls() {
+    let src = r#"
+        int pick(int a, int b, int c, int d, int e) { return a * 10000 + b * 1000 + c * 100 + d * 10 + e; }
+        int inc(int x) { return x + 1; }
+        int main() {
+            int local = 3;
+            printf("%d %d", pick(1, inc(1), local, inc(inc(2)), 5), inc(pick(0, 0, 0, 0, local)));
+            return 0;
+        }
+    "#;
+    assert_eq!(output(src), "12345 4");
 }
