@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cockpit_hypervisor::pins::PIN_COUNT;
 use cockpit_vm::{GLOBALS, VmError};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -555,6 +556,12 @@ impl RawTiming {
                 ));
             }
         };
+        if usize::from(self.pin) >= PIN_COUNT {
+            return Err((
+                ".pin".into(),
+                format!("logical pin {} does not exist (0..{PIN_COUNT})", self.pin),
+            ));
+        }
         if !(self.expect_ms.is_finite() && self.expect_ms > 0.0) {
             return Err((".expect_ms".into(), "must be a positive number".into()));
         }
@@ -697,6 +704,10 @@ count = 4
                 "timing[0].level",
             ),
             ("boards = [\"fpga\"]\n", "boards[0]"),
+            (
+                "[[timing]]\npin = 17\nmeasure = \"period\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\n",
+                "timing[0].pin",
+            ),
         ];
         for (extra, field) in cases {
             let e = err(&format!("{base}{extra}"));
