@@ -70,8 +70,8 @@ pub fn snapshot(vm: &Vm, program: &Program<'_>, state: RunState) -> TelemetryRec
 /// Runs `program` on `vm` (not reset here: call `vm.reset()` first for a fresh run) until it
 /// halts, faults, exhausts `limits`, or `keep_going` returns `false` between slices.
 ///
-/// Each slice executes at most `limits.slice` instructions; after every slice and at the end the
-/// telemetry record is published on the board. Budgets: when the VM's instruction count reaches
+/// Each slice executes at most `limits.slice` instructions; the telemetry record is published on
+/// the board before the first slice, after every slice and at the end. Budgets: when the VM's instruction count reaches
 /// `limits.max_instructions`, or board time reaches `time_limit_us` after the start, the VM is
 /// stopped with `BUDGET_EXCEEDED` ([`Vm::stop_with`]). Board time is checked precisely at HAL
 /// calls (see [`VmHost`]) and otherwise between slices, so a compute-only stretch can overrun the
@@ -87,6 +87,8 @@ pub fn run<B: Board>(
     let deadline = limits.time_limit_us.map(|t| start.saturating_add(t));
     let mut host = VmHost::new(board, deadline, vm.cycles());
     let slice = u64::from(limits.slice.max(1));
+    host.board()
+        .publish_telemetry(&snapshot(vm, program, RunState::Running));
     loop {
         let done = vm.instructions();
         if done >= limits.max_instructions || host.past_deadline() {

@@ -191,8 +191,8 @@ fn instruction_budget_stops_an_endless_loop() {
     };
     assert_eq!(f.error, VmError::BudgetExceeded);
     assert_eq!(vm.instructions(), 10_500);
-    // Telemetry after each of the 11 slices, then the final record.
-    assert_eq!(board.telemetry.len(), 12);
+    // Telemetry at the start, after each of the 11 slices, then the final record.
+    assert_eq!(board.telemetry.len(), 13);
     let last = board.telemetry.last().unwrap();
     assert_eq!(last.run_state(), Some(RunState::Faulted));
     assert_eq!(last.error_code, u32::from(VmError::BudgetExceeded.code()));

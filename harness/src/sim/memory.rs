@@ -171,7 +171,7 @@ impl Ram {
 /// Reads the 32-bit word at `addr` from the board's memory map (see the module table).
 /// Errors: `Unaligned` unless 4-aligned, `Unmapped` outside every modelled region/register.
 pub fn read_u32(board: &SimBoard, flash: &SimFlash, addr: u32) -> Result<u32, TargetError> {
-    if addr % 4 != 0 {
+    if !addr.is_multiple_of(4) {
         return Err(TargetError::Unaligned { addr });
     }
     read_mapped(board, flash, addr).ok_or(TargetError::Unmapped { addr })

@@ -65,7 +65,7 @@ impl Usart {
 
     /// Reads the register at `offset` (0x00…0x2C, 4-aligned); `None` otherwise.
     pub fn read(&self, offset: u32) -> Option<u32> {
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return None;
         }
         self.regs.get((offset / 4) as usize).copied()
