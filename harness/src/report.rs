@@ -210,8 +210,10 @@ fn junit_case(r: &TestResult) -> TestCase {
     };
     let mut case = TestCase::new(&r.test_name, status);
     case.set_classname(format!("cockpit.{}", r.board.kind))
-        .set_time(r.duration)
-        .set_system_out(&r.console);
+        .set_time(r.duration);
+    if !r.console.is_empty() {
+        case.set_system_out(&r.console);
+    }
     case.add_properties(
         r.metrics
             .iter()

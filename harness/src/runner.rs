@@ -274,10 +274,18 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
             ));
             return Ok(());
         }
-        (Err(e), _) => {
+        (Err(BuildError::Image { message, .. }), _) => {
+            result.checks.push(compile_check(
+                "a valid image".into(),
+                format!("invalid image: {message}"),
+                false,
+            ));
+            return Ok(());
+        }
+        (Err(BuildError::Compile { diagnostics }), None) => {
             result
                 .checks
-                .push(compile_check("a valid image".into(), e.to_string(), false));
+                .push(compile_check("a valid image".into(), diagnostics, false));
             return Ok(());
         }
         (Ok(image), None) => image,
