@@ -242,11 +242,14 @@ fn console(c: &ConsoleCheck, transcript: &str) -> CheckResult {
 }
 
 fn register(c: &RegisterCheck, value: &Result<u32, TargetError>) -> CheckResult {
-    let name = if c.mask == u32::MAX {
+    let mut name = if c.mask == u32::MAX {
         c.label.clone()
     } else {
         format!("{} & {:#010x}", c.label, c.mask)
     };
+    if let Some(description) = &c.description {
+        name.push_str(&format!(" ({description})"));
+    }
     let (observed, passed) = match value {
         Ok(v) => (format!("{:#010x}", v & c.mask), v & c.mask == c.equals),
         Err(e) => (format!("read failed: {e}"), false),

@@ -237,7 +237,7 @@ mod tests {
             plan_path: PathBuf::from(format!("{name}.toml")),
             board: TargetInfo {
                 kind: "sim".into(),
-                id: "sim-0".into(),
+                id: "sim".into(),
             },
             verdict,
             failure: (verdict != Verdict::Pass)

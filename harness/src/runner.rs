@@ -123,7 +123,7 @@ pub fn load(files: &[PathBuf]) -> Vec<Job> {
 }
 
 /// Runs `jobs` on up to `threads` worker threads (at least 1), each test on a new board made by
-/// `make_board(i)` (`i` = job index, for board ids). Calls `on_result` on the calling thread
+/// `make_board(i)` (`i` = job index). Calls `on_result` on the calling thread
 /// for each result as soon as it is ready, in completion order. `board` is the identity used
 /// for invalid jobs, which never reach a board.
 pub fn run_all<B>(

@@ -97,7 +97,7 @@ pub struct RunInfo {
     pub host: String,
     /// Board kind of the run (`"sim"`, `"emu"`, `"probe"`); per-test boards are in each result.
     pub board_kind: String,
-    /// Board id of the run (`"sim-0"`, a probe serial, …).
+    /// Board id of the run (`"sim"`, a probe serial, …).
     pub board_id: String,
     /// Version of the harness (`CARGO_PKG_VERSION`, possibly with a git suffix).
     pub harness_version: String,

@@ -72,7 +72,7 @@ pub struct VmState {
 pub struct TargetInfo {
     /// Board kind: `"sim"`, `"emu"` or `"probe"`.
     pub kind: String,
-    /// Board id, unique within its kind (`"sim-0"`, a probe serial, …).
+    /// Board id: `"sim"` for every simulated board (they are identical), a probe serial for a real one.
     pub id: String,
 }
 

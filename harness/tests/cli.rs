@@ -215,6 +215,57 @@ fn table_output_filter_and_unknown_board() {
 }
 
 #[test]
+fn tag_selection_and_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cockpit.db");
+    let db = db.to_str().unwrap();
+    let plans = repo_path("test-plans");
+    let plans = plans.to_str().unwrap();
+
+    // Only plans tagged `timing` run; every shipped timing plan measures pin edges.
+    let out = cockpit(&["run", plans, "--db", db, "--tag", "timing", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["test_name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"blinky"), "{names:?}");
+    assert!(!names.contains(&"arithmetic"), "{names:?}");
+
+    // `list` shows boards, tags and descriptions without running, and keeps broken plans visible.
+    let out = cockpit(&["list", plans, "--tag", "timing", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), names.len());
+    let blinky = listed.iter().find(|e| e["name"] == "blinky").unwrap();
+    assert_eq!(blinky["boards"][0], "sim");
+    assert!(
+        blinky["tags"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("timing"))
+    );
+    assert!(!blinky["description"].as_str().unwrap().is_empty());
+
+    let bad = fixture("bad-plans");
+    let out = cockpit(&["list", bad.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a plan that cannot load fails `list`"
+    );
+    assert!(
+        text(&out.stdout).contains("error: "),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn compile_and_disasm() {
     let dir = tempfile::tempdir().unwrap();
     let image = dir.path().join("good.cvbc");

@@ -5,8 +5,10 @@
 //! unusable database, no plans found).
 
 mod history;
+mod list;
 mod program;
 mod run;
+mod select;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ enum Command {
     },
     /// Show a test's stored metric history, newest first.
     History(history::HistoryArgs),
+    /// List the plans (name, boards, tags, description) without running them.
+    List(list::ListArgs),
 }
 
 /// How a command ended: `Ok(true)` = success, `Ok(false)` = a test failed or a program did not
@@ -54,6 +58,7 @@ pub fn main() -> ExitCode {
         Command::Compile { source, output } => program::compile(&source, output),
         Command::Disasm { program } => program::disasm(&program),
         Command::History(args) => history::history(args),
+        Command::List(args) => list::list(args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

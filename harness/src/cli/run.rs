@@ -15,6 +15,7 @@ use cockpit_harness::store::{RunInfo, RunSummary, Store};
 use cockpit_harness::target::{Target, TargetInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::select::Selection;
 use super::{Outcome, store_runtime};
 
 /// Arguments of `cockpit run`.
@@ -35,9 +36,8 @@ pub struct RunArgs {
     /// Print the results as JSON on stdout instead of the table.
     #[arg(long)]
     json: bool,
-    /// Only tests whose name contains this text, or matches it as a glob (`gpio_*`).
-    #[arg(long)]
-    filter: Option<String>,
+    #[command(flatten)]
+    selection: Selection,
     /// Tests run at once; default: the available parallelism.
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -49,7 +49,7 @@ type BoardFactory = Box<dyn Fn(usize) -> Box<dyn Target> + Sync>;
 /// The factory for board kind `kind`. Errors: an unknown kind, or one not available yet.
 fn board_factory(kind: &str) -> anyhow::Result<BoardFactory> {
     match kind {
-        "sim" => Ok(Box::new(|i| Box::new(SimTarget::new(i)))),
+        "sim" => Ok(Box::new(|_| Box::new(SimTarget::new()))),
         k if BOARD_KINDS.contains(&k) => {
             bail!("board kind `{k}` is not available yet (available: sim)")
         }
@@ -58,22 +58,6 @@ fn board_factory(kind: &str) -> anyhow::Result<BoardFactory> {
             BOARD_KINDS.join(", ")
         ),
     }
-}
-
-/// Name filter: a glob when the pattern has glob characters, else a substring.
-fn name_filter(pattern: Option<&str>) -> anyhow::Result<impl Fn(&str) -> bool> {
-    let glob = match pattern {
-        Some(p) if p.contains(['*', '?', '[']) => {
-            Some(glob::Pattern::new(p).with_context(|| format!("invalid --filter glob {p:?}"))?)
-        }
-        _ => None,
-    };
-    let substring = pattern.map(str::to_string);
-    Ok(move |name: &str| match (&glob, &substring) {
-        (Some(g), _) => g.matches(name),
-        (None, Some(s)) => name.contains(s.as_str()),
-        (None, None) => true,
-    })
 }
 
 fn now_ms() -> i64 {
@@ -104,12 +88,7 @@ fn git_state() -> (Option<String>, bool) {
 /// Runs the plans; `Ok(true)` iff every selected test passed and every result was stored.
 pub fn run(args: RunArgs) -> Outcome {
     let make_board = board_factory(&args.board)?;
-    let files = runner::discover(&args.paths).context("finding plans")?;
-    let matches = name_filter(args.filter.as_deref())?;
-    let mut jobs: Vec<Job> = runner::load(&files)
-        .into_iter()
-        .filter(|j| matches(j.name()))
-        .collect();
+    let mut jobs = args.selection.jobs(&args.paths)?;
     let before = jobs.len();
     jobs.retain(|j| match j {
         Job::Plan(p) => p.boards.contains(&args.board),
@@ -130,9 +109,7 @@ pub fn run(args: RunArgs) -> Outcome {
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
-            args.filter
-                .as_deref()
-                .map_or(String::new(), |f| format!(" matching {f:?}"))
+            args.selection.describe()
         );
     }
     let threads = args

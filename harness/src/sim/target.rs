@@ -16,7 +16,6 @@ use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, Tar
 /// runner can use one per worker thread.
 #[derive(Clone, Debug)]
 pub struct SimTarget {
-    id: String,
     flash: SimFlash,
     board: SimBoard,
     vm: Box<Vm>,
@@ -24,11 +23,20 @@ pub struct SimTarget {
     slice: u32,
 }
 
+impl Default for SimTarget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SimTarget {
-    /// Board `sim-<n>`, erased flash, no program.
-    pub fn new(n: usize) -> Self {
+    /// Board id of every `sim` board. All simulated boards are identical and deterministic, so
+    /// they share one id and their results form one history series per test.
+    pub const ID: &'static str = "sim";
+
+    /// A `sim` board with erased flash and no program.
+    pub fn new() -> Self {
         SimTarget {
-            id: format!("sim-{n}"),
             flash: SimFlash::new(),
             board: SimBoard::new(),
             vm: Box::new(Vm::new()),
@@ -64,7 +72,7 @@ impl Target for SimTarget {
     fn info(&self) -> TargetInfo {
         TargetInfo {
             kind: "sim".into(),
-            id: self.id.clone(),
+            id: Self::ID.to_string(),
         }
     }
 

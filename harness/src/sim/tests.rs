@@ -57,7 +57,7 @@ fn budget() -> Budget {
 }
 
 fn run_with(code: &[Instruction], strings: &[&[u8]], budget: &Budget) -> (SimTarget, RunReport) {
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.load(&image(code, strings)).unwrap();
     let r = t.run(budget).unwrap();
     (t, r)
@@ -90,7 +90,7 @@ fn gpio_reset_values_are_rm0440() {
     assert_eq!(GpioPort::reset(0).ospeedr, 0x0C00_0000);
     assert_eq!(GpioPort::reset(1).ospeedr, 0);
 
-    let mut t = SimTarget::new(3);
+    let mut t = SimTarget::new();
     assert_eq!(reg(&mut t, "GPIOB.MODER"), 0xFFFF_FEBF);
     assert_eq!(reg(&mut t, "GPIOC.MODER"), 0xFFFF_FFFF);
     assert_eq!(reg(&mut t, "GPIOG.MODER"), 0xFFFF_FFFF);
@@ -106,7 +106,7 @@ fn gpio_reset_values_are_rm0440() {
 
 #[test]
 fn boot_state_is_170mhz_hse_pll_and_usart1_console() {
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     // PA9/PA10 in AF7 on top of the GPIOA reset value.
     assert_eq!(reg(&mut t, "GPIOA.MODER"), 0xABEB_FFFF);
     assert_eq!(reg(&mut t, "GPIOA.AFRH"), 0x0000_0770);
@@ -193,7 +193,7 @@ fn input_pullup_sets_pupdr_and_reads_high_until_driven_low() {
     code.push(i(Opcode::StoreGlobal, 0));
     code.push(halt());
     let bytes = image(&code, &[]);
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.load(&bytes).unwrap();
     t.run(&budget()).unwrap();
     let pupdr = reg(&mut t, "GPIOC.PUPDR");
@@ -227,7 +227,7 @@ fn analog_read_returns_the_injected_value() {
     let mut code = call(Opcode::AnalogRead, &[4]);
     code.push(i(Opcode::StoreGlobal, 1));
     code.push(halt());
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.load(&image(&code, &[])).unwrap();
     t.board_mut().set_analog(Pin::new(4).unwrap(), 3000);
     t.run(&budget()).unwrap();
@@ -368,7 +368,7 @@ fn virtual_time_budget_ends_in_budget_exceeded_at_the_deadline() {
         virtual_time: Duration::from_millis(1),
         ..budget()
     };
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.set_slice(1_000);
     t.load(&image(&[i(Opcode::Jmp, 0)], &[])).unwrap();
     let r = t.run(&b).unwrap();
@@ -384,7 +384,7 @@ fn wall_timeout_is_enforced_between_slices() {
         virtual_time: Duration::from_secs(1_000_000),
         wall_timeout: Duration::from_millis(50),
     };
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.set_slice(10_000);
     t.load(&image(&[i(Opcode::Jmp, 0)], &[])).unwrap();
     let r = t.run(&b).unwrap();
@@ -431,7 +431,7 @@ fn telemetry_is_readable_at_its_address_with_a_valid_checksum() {
 
 #[test]
 fn loader_rejects_corrupt_and_oversized_images() {
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     let mut bytes = image(&blinky(), &[]);
     let n = bytes.len();
     bytes[n - 2] ^= 0x01;
@@ -469,7 +469,7 @@ fn loader_rejects_corrupt_and_oversized_images() {
 fn original_conc_images_run_too() {
     let code = [i(Opcode::Push, 5), i(Opcode::StoreGlobal, 3), halt()];
     let conc = cockpit_vm::conc_image(&code, &[b"done\0"]);
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.load(&conc).unwrap();
     let r = t.run(&budget()).unwrap();
     assert_eq!(r.end, RunEnd::Halted);
@@ -478,7 +478,7 @@ fn original_conc_images_run_too() {
 
 #[test]
 fn memory_map_errors_and_regions() {
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     assert!(matches!(
         t.read_u32(0x4800_0802),
         Err(TargetError::Unaligned { addr: 0x4800_0802 })
@@ -525,7 +525,7 @@ fn runs_reset_observations_and_targets_run_in_parallel() {
     let mut code = call(Opcode::Printf, &[0]);
     code.extend(blinky());
     let img = image(&code, &[b"boot\n"]);
-    let mut t = SimTarget::new(0);
+    let mut t = SimTarget::new();
     t.load(&img).unwrap();
     let first = t.run(&budget()).unwrap();
     let second = t.run(&budget()).unwrap();
@@ -534,11 +534,11 @@ fn runs_reset_observations_and_targets_run_in_parallel() {
     assert_eq!(first.cycles, second.cycles);
 
     let handles: Vec<_> = (0..4)
-        .map(|n| {
+        .map(|_| {
             let img = img.clone();
             std::thread::spawn(move || {
-                let mut t = SimTarget::new(n);
-                assert_eq!(t.info().id, format!("sim-{n}"));
+                let mut t = SimTarget::new();
+                assert_eq!(t.info().id, SimTarget::ID);
                 assert_eq!(t.info().kind, "sim");
                 t.load(&img).unwrap();
                 t.run(&budget()).unwrap().cycles
