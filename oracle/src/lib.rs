@@ -1,0 +1,2 @@
+//! Oracle bootloader protocol (in progress).
+#![no_std]
