@@ -420,7 +420,6 @@ fn lex_escape(b: &[u8], i: usize, rep: &mut Reporter) -> (u8, usize) {
         b'n' => b'\n',
         b't' => b'\t',
         b'r' => b'\r',
-        b'0' => 0,
         b'\\' => b'\\',
         b'"' => b'"',
         b'\'' => b'\'',
@@ -428,15 +427,33 @@ fn lex_escape(b: &[u8], i: usize, rep: &mut Reporter) -> (u8, usize) {
         b'b' => 8,
         b'f' => 12,
         b'v' => 11,
+        // C: an octal escape is one to three octal digits (`\0`, `\012`, `\101`).
+        b'0'..=b'7' => {
+            let mut j = i + 1;
+            let mut v: u32 = 0;
+            while j < b.len() && matches!(b[j], b'0'..=b'7') && j < i + 4 {
+                v = v * 8 + u32::from(b[j] - b'0');
+                j += 1;
+            }
+            if v > 0xFF {
+                rep.error(Span::new(i, j), "octal escape sequence out of range");
+            }
+            return (v as u8, j);
+        }
+        // C: a hex escape takes every hex digit that follows (`"\x41BC"` is one escape).
         b'x' => {
             let mut j = i + 2;
             let mut v: u32 = 0;
-            while j < b.len() && b[j].is_ascii_hexdigit() && j < i + 4 {
-                v = v * 16 + (b[j] as char).to_digit(16).unwrap_or(0);
+            while j < b.len() && b[j].is_ascii_hexdigit() {
+                v = v
+                    .saturating_mul(16)
+                    .saturating_add((b[j] as char).to_digit(16).unwrap_or(0));
                 j += 1;
             }
             if j == i + 2 {
                 rep.error(Span::new(i, j), "\\x escape without hex digits");
+            } else if v > 0xFF {
+                rep.error(Span::new(i, j), "hex escape sequence out of range");
             }
             return (v as u8, j);
         }
@@ -448,7 +465,7 @@ fn lex_escape(b: &[u8], i: usize, rep: &mut Reporter) -> (u8, usize) {
                 .map_or(1, char::len_utf8);
             rep.error(
                 Span::new(i, i + 1 + len),
-                "unknown escape sequence (supported: \\n \\t \\r \\0 \\\\ \\\" \\' \\a \\b \\f \\v \\xHH)",
+                "unknown escape sequence (supported: \\n \\t \\r \\\\ \\\" \\' \\a \\b \\f \\v, octal \\ooo, hex \\xHH)",
             );
             return (c, i + 1 + len);
         }

@@ -284,6 +284,14 @@ fn lexical_errors() {
         "int main() { printf(\"\\q\"); return 0; }",
         "unknown escape",
     );
+    single_error(
+        "int main() { printf(\"\\x41BC\"); return 0; }",
+        "hex escape sequence out of range",
+    );
+    single_error(
+        "int main() { printf(\"\\777\"); return 0; }",
+        "octal escape sequence out of range",
+    );
     single_error("int main() { return 0; } /* open", "unterminated comment");
     single_error("#define X 3\nint main() { return 0; }", "preprocessor");
     // #include lines are accepted and ignored.

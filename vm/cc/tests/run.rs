@@ -294,6 +294,20 @@ fn string_escapes() {
     assert_eq!(out, b"nul:\0after");
 }
 
+/// C octal escapes take one to three digits and hex escapes every following hex digit (found by
+/// differential testing: `"\012"` used to be NUL, '1', '2' and `'\01'` was rejected).
+#[test]
+fn octal_and_greedy_hex_escapes() {
+    assert_eq!(
+        main_output(
+            "",
+            r#"printf("[\101\102\060k\012]"); printf("%d %d %d %d", '\01', '\7', '\012', '\x041'); return 0;"#
+        ),
+        "[AB0k\n]1 7 10 65"
+    );
+    assert_eq!(eval(r"'\0'"), 0);
+}
+
 #[test]
 fn printf_conversions() {
     let src = r#"
