@@ -540,9 +540,11 @@ fn lex_char(b: &[u8], start: usize, rep: &mut Reporter, out: &mut Vec<Token>) ->
             i += 1;
         }
     }
+    // C: the value is that of a `char` object holding the byte, converted to int; `char` is
+    // signed, so '\xFF' is -1 (as with gcc on x86).
     out.push(Token {
         tok: Tok::Int {
-            value: value.unwrap_or(0) as u32,
+            value: value.unwrap_or(0) as i8 as i32 as u32,
             unsigned: false,
         },
         span: Span::new(start, i),

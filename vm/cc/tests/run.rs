@@ -308,6 +308,22 @@ fn octal_and_greedy_hex_escapes() {
     assert_eq!(eval(r"'\0'"), 0);
 }
 
+/// `char` is signed, so a character constant above 0x7F is negative, as in C with gcc
+/// (it used to be 255 for '\xFF').
+#[test]
+fn character_constants_are_signed_char_values() {
+    assert_eq!(eval(r"'\377'"), -1);
+    assert_eq!(eval(r"'\x80'"), -128);
+    assert_eq!(eval(r"'\x7F'"), 127);
+    assert_eq!(
+        main_output(
+            "",
+            r#"char c = '\xFF'; printf("%d", c == '\xFF'); return 0;"#
+        ),
+        "1"
+    );
+}
+
 #[test]
 fn printf_conversions() {
     let src = r#"
