@@ -103,6 +103,12 @@ enum Conv {
     Str,
 }
 
+/// The part of a string literal that C's `printf` sees: the bytes before the first NUL
+/// (`printf("ab\0cd")` prints `ab`). The VM prints strings by length, so the compiler cuts them.
+fn c_string(s: &[u8]) -> &[u8] {
+    s.split(|&b| b == 0).next().unwrap_or(s)
+}
+
 /// Parses a printf format the way the VM does (`%d %i %u %x %X %c %s %%`, no flags or width).
 fn parse_format(fmt: &[u8]) -> Result<Vec<Conv>, String> {
     let mut convs = Vec::new();
@@ -1850,6 +1856,7 @@ impl<'r, 's> Gen<'r, 's> {
             }
             return;
         };
+        let fmt = c_string(fmt);
         let rest = &args[1..];
         let convs = match parse_format(fmt) {
             Ok(c) => c,
@@ -1882,7 +1889,7 @@ impl<'r, 's> Gen<'r, 's> {
         for (a, c) in rest.iter().zip(&convs) {
             match (c, &a.kind) {
                 (Conv::Str, ExprKind::Str(s)) => {
-                    let id = self.intern(s, a.span);
+                    let id = self.intern(c_string(s), a.span);
                     self.push_const(id as u32);
                 }
                 (Conv::Str, _) => {

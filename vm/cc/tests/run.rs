@@ -288,10 +288,22 @@ fn string_escapes() {
         ),
         "a\tb\\c\"d\re\nx"
     );
+}
+
+/// C's printf stops at a NUL in the format or in a `%s` string (found by differential testing:
+/// the bytes after it used to be printed, NUL included).
+#[test]
+fn printf_stops_at_an_embedded_nul() {
     let out = run(r#"int main() { printf("nul:\0after"); return 0; }"#)
         .host
         .console;
-    assert_eq!(out, b"nul:\0after");
+    assert_eq!(out, b"nul:");
+    assert_eq!(
+        main_output("", r#"printf("[%s]%d\n", "x\0y", 5); return 0;"#),
+        "[x]5\n"
+    );
+    // Conversions after the NUL are not part of the format.
+    assert_eq!(main_output("", r#"printf("%d\0%d", 7); return 0;"#), "7");
 }
 
 /// C octal escapes take one to three digits and hex escapes every following hex digit (found by
