@@ -2,6 +2,7 @@
 //!
 //! Data flow: plan → target (board) → observations → verdict → store → report.
 //!
+//! * [`discover`]: finding plan files and loading them into [`discover::Job`]s.
 //! * [`plan`]: test plan files (TOML) → validated [`plan::Plan`]s.
 //! * [`program`]: corner 1, the plan's program → a loadable image.
 //! * [`target`]: the board trait; [`sim`] is the simulated board.
@@ -10,6 +11,7 @@
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 
 pub mod checks;
+pub mod discover;
 pub mod plan;
 pub mod program;
 pub mod regmap;

@@ -1,4 +1,4 @@
-//! The runner: finds plans, runs each on its own board, and judges it.
+//! The runner: runs each plan ([`Job`], from [`crate::discover`]) on its own board, and judges it.
 //!
 //! Per plan: build the program (corner 1), load it, run it under the plan's budget, collect the
 //! observations, evaluate the checks ([`crate::checks`]). Plans run concurrently on worker
@@ -8,119 +8,18 @@
 //! failure becomes a result with verdict `error`, and even a panic inside one test is caught
 //! and reported the same way.
 
-use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Instant;
 
 use crate::checks::{self, Observations};
+use crate::discover::Job;
 use crate::plan::Plan;
 use crate::program::{self, BuildError};
 use crate::result::{CheckKind, CheckResult, TestResult, Verdict};
 use crate::target::{Target, TargetError, TargetInfo};
-
-/// One test to run: a valid plan, or a plan file that could not be used.
-#[derive(Debug)]
-pub enum Job {
-    /// A valid plan.
-    Plan(Box<Plan>),
-    /// An invalid plan: reported as an `error` result under `name` (the file stem).
-    Invalid {
-        /// Test name: the plan file's stem.
-        name: String,
-        /// Plan file.
-        path: PathBuf,
-        /// Why it cannot run.
-        message: String,
-    },
-}
-
-impl Job {
-    /// Test name: the plan's `name`, or the file stem of an invalid plan.
-    pub fn name(&self) -> &str {
-        match self {
-            Job::Plan(p) => &p.name,
-            Job::Invalid { name, .. } => name,
-        }
-    }
-}
-
-/// Plan files under `paths`: files as given, directories searched recursively for `*.toml`
-/// (files named `README*` are skipped). Sorted, without duplicates.
-/// Errors: a path that does not exist or a directory that cannot be read.
-pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(&path, out)?;
-            } else if is_plan_file(&path) {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    for p in paths {
-        let meta = std::fs::metadata(p)
-            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
-        if meta.is_dir() {
-            walk(p, &mut out)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
-        } else {
-            out.push(p.clone());
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
-}
-
-fn is_plan_file(path: &Path) -> bool {
-    let readme = path.file_name().is_some_and(|n| {
-        n.to_string_lossy()
-            .to_ascii_lowercase()
-            .starts_with("readme")
-    });
-    !readme && path.extension().is_some_and(|e| e == "toml")
-}
-
-/// Loads every plan file into a [`Job`]. A second plan with an already used name becomes an
-/// invalid job naming both files.
-pub fn load(files: &[PathBuf]) -> Vec<Job> {
-    let mut seen: HashMap<String, PathBuf> = HashMap::new();
-    files
-        .iter()
-        .map(|path| match Plan::load(path) {
-            Ok(plan) => match seen.get(&plan.name) {
-                Some(first) => Job::Invalid {
-                    name: plan.name.clone(),
-                    path: path.clone(),
-                    message: format!(
-                        "{}: test name {:?} is already used by {}",
-                        path.display(),
-                        plan.name,
-                        first.display()
-                    ),
-                },
-                None => {
-                    seen.insert(plan.name.clone(), path.clone());
-                    Job::Plan(Box::new(plan))
-                }
-            },
-            Err(e) => Job::Invalid {
-                name: path.file_stem().map_or_else(
-                    || path.display().to_string(),
-                    |s| s.to_string_lossy().into_owned(),
-                ),
-                path: path.clone(),
-                message: e.to_string(),
-            },
-        })
-        .collect()
-}
 
 /// Runs `jobs` on up to `threads` worker threads (at least 1), each test on a new board made by
 /// `make_board(i)` (`i` = job index). Calls `on_result` on the calling thread
@@ -343,11 +242,13 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::path::PathBuf;
     use std::time::Duration;
 
     use cockpit_vm::{CvbcWriter, FLAG_ARDUINO_LOOP, Fault, Instruction, Opcode, VmError};
 
     use super::*;
+    use crate::discover::{discover, load};
     use crate::target::{Budget, PinEdge, RunEnd, RunReport, VmState};
 
     /// A board that replays canned observations.
@@ -690,11 +591,5 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Fail);
         assert!(r.failure.unwrap().contains("compiled without errors"));
         assert!(t.budget_seen.is_some());
-    }
-
-    #[test]
-    fn discover_reports_missing_paths() {
-        let e = discover(&[PathBuf::from("/no/such/plans")]).unwrap_err();
-        assert!(e.to_string().contains("/no/such/plans"));
     }
 }

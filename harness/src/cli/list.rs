@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use cockpit_harness::runner::Job;
+use cockpit_harness::discover::Job;
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 

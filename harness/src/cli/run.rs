@@ -6,10 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cockpit_harness::discover::Job;
 use cockpit_harness::plan::BOARD_KINDS;
 use cockpit_harness::report::{self, Summary};
 use cockpit_harness::result::TestResult;
-use cockpit_harness::runner::{self, Job};
+use cockpit_harness::runner;
 use cockpit_harness::sim::SimTarget;
 use cockpit_harness::store::{RunInfo, RunSummary, Store};
 use cockpit_harness::target::{Target, TargetInfo};

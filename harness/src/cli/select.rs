@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use cockpit_harness::runner::{self, Job};
+use cockpit_harness::discover::{self, Job};
 
 /// Test selection options.
 #[derive(Args, Debug, Default)]
@@ -23,7 +23,7 @@ impl Selection {
     /// Finds the plans under `paths` (files or directories) and keeps the selected ones, in
     /// path order. Errors: a path that does not exist or cannot be read; an invalid glob.
     pub fn jobs(&self, paths: &[PathBuf]) -> anyhow::Result<Vec<Job>> {
-        let files = runner::discover(paths).context("finding plans")?;
+        let files = discover::discover(paths).context("finding plans")?;
         let glob = match self.filter.as_deref() {
             Some(p) if p.contains(['*', '?', '[']) => Some(
                 glob::Pattern::new(p).with_context(|| format!("invalid --filter glob {p:?}"))?,
@@ -41,7 +41,7 @@ impl Selection {
             }
             Job::Invalid { .. } => true,
         };
-        Ok(runner::load(&files)
+        Ok(discover::load(&files)
             .into_iter()
             .filter(|job| name_matches(job.name()) && tag_matches(job))
             .collect())
