@@ -20,6 +20,17 @@ pub const GPIOA_AFRH_USART1: u32 = 7 << 4 | 7 << 8;
 
 /// The simulated board: registers, RAM, virtual clock, console transcript, pin-edge log and the
 /// harness's input stimuli.
+///
+/// # The pin-edge log
+///
+/// [`SimBoard::edges`] records the level of each logical pin from the first time it is
+/// configured as an output in a run: one [`PinEdge`] per change of the level the pin reads
+/// (GPIOx_IDR bit), time-stamped with the virtual clock. While the pin is an output that level is
+/// its ODR bit; when `pinMode` releases it to an input it is the injected level, else the pull
+/// (pull-up 1, pull-down 0, floating modelled as 0), so a pin that was high and becomes a
+/// floating input logs a falling edge, and one that becomes an output again logs its ODR level if
+/// that differs. A pin that becomes an output at low level logs nothing (it was not high before);
+/// pins never configured as outputs in the run log nothing.
 #[derive(Clone, Debug)]
 pub struct SimBoard {
     clock: VirtualClock,
@@ -30,12 +41,10 @@ pub struct SimBoard {
     usart3: Usart,
     ram: Ram,
     edges: Vec<PinEdge>,
-    /// Last output level logged per logical pin (`None` = not driven as an output yet).
-    last_out: [Option<bool>; PIN_COUNT],
+    /// Last level logged per logical pin (`None` = not configured as an output in this run).
+    last_level: [Option<bool>; PIN_COUNT],
     /// Analog input levels injected by the harness (12-bit).
     analog_in: [u16; PIN_COUNT],
-    /// PWM duty last set by `analogWrite` per pin.
-    pwm: [Option<u8>; PIN_COUNT],
 }
 
 impl Default for SimBoard {
@@ -56,9 +65,8 @@ impl SimBoard {
             usart3: Usart::reset(),
             ram: Ram::new(),
             edges: Vec::new(),
-            last_out: [None; PIN_COUNT],
+            last_level: [None; PIN_COUNT],
             analog_in: [0; PIN_COUNT],
-            pwm: [None; PIN_COUNT],
         };
         b.reset();
         b
@@ -82,8 +90,7 @@ impl SimBoard {
         self.usart3 = Usart::reset();
         self.ram.clear();
         self.edges.clear();
-        self.last_out = [None; PIN_COUNT];
-        self.pwm = [None; PIN_COUNT];
+        self.last_level = [None; PIN_COUNT];
     }
 
     /// Drives a logical pin's input from outside: `Some(level)`, or `None` to release it (then
@@ -133,14 +140,10 @@ impl SimBoard {
         &self.usart1.transcript
     }
 
-    /// Output level changes since the last reset, in time order.
+    /// Level changes of pins configured as outputs, since the last reset, in time order (see
+    /// "The pin-edge log" on [`SimBoard`]).
     pub fn edges(&self) -> &[PinEdge] {
         &self.edges
-    }
-
-    /// The PWM duty `analogWrite` last set on `pin` in this run.
-    pub fn pwm_duty(&self, pin: Pin) -> Option<u8> {
-        self.pwm[pin.index()]
     }
 
     fn port_mut(&mut self, pin: Pin) -> &mut GpioPort {
@@ -151,15 +154,16 @@ impl SimBoard {
         &self.gpio.ports[pin.port().0 as usize]
     }
 
-    /// Logs an edge if `pin` is an output whose level differs from the last logged level (a pin
-    /// that becomes an output at low level is not an edge: it was not high before).
+    /// Logs an edge if the level `pin` reads (IDR: ODR for an output, else the injected level or
+    /// the pull) differs from the last logged level. Nothing is logged for a pin not yet
+    /// configured as an output in this run, nor when it first becomes one at low level.
     fn log_edge(&mut self, pin: Pin) {
         let port = self.port(pin);
-        if port.mode(pin.bit()) != mode::OUTPUT {
+        let level = port.idr() >> pin.bit() & 1 == 1;
+        let last = self.last_level[pin.index()];
+        if last.is_none() && port.mode(pin.bit()) != mode::OUTPUT {
             return;
         }
-        let level = port.odr >> pin.bit() & 1 == 1;
-        let last = self.last_out[pin.index()];
         if last != Some(level) {
             if last.is_some() || level {
                 self.edges.push(PinEdge {
@@ -168,7 +172,7 @@ impl SimBoard {
                     at_ns: self.clock.now_ns(),
                 });
             }
-            self.last_out[pin.index()] = Some(level);
+            self.last_level[pin.index()] = Some(level);
         }
     }
 
@@ -200,15 +204,11 @@ impl Board for SimBoard {
         }
         port.write_field2(gpio::PUPDR, bit, pupd);
         port.write_field2(gpio::MODER, bit, moder);
-        if m != PinMode::Output {
-            self.last_out[pin.index()] = None;
-        }
         self.log_edge(pin);
         Ok(())
     }
 
     fn digital_write(&mut self, pin: Pin, high: bool) -> Result<(), HostError> {
-        self.pwm[pin.index()] = None;
         self.write_level(pin, high);
         Ok(())
     }
@@ -218,15 +218,13 @@ impl Board for SimBoard {
     }
 
     /// No timer/PWM model: duty 0 and 255 drive the pin low/high through BSRR (as Arduino's
-    /// `analogWrite` does); other duties are recorded ([`SimBoard::pwm_duty`]) without
-    /// changing the pin level.
+    /// `analogWrite` does); other duties leave the pin level unchanged.
     fn analog_write(&mut self, pin: Pin, duty: u8) -> Result<(), HostError> {
         match duty {
             0 => self.write_level(pin, false),
             255 => self.write_level(pin, true),
             _ => {}
         }
-        self.pwm[pin.index()] = Some(duty);
         Ok(())
     }
 

@@ -304,6 +304,91 @@ fn virtual_time_makes_four_seconds_of_delays_instant_and_exact() {
     assert_eq!(reg(&mut t, "DWT.CYCCNT"), r.cycles as u32);
 }
 
+/// Modelled interpreter cycles of `code` (each instruction executed once).
+fn cycles_of(code: &[Instruction]) -> u64 {
+    code.iter()
+        .map(|c| u64::from(c.op().unwrap().cycles()))
+        .sum()
+}
+
+/// HIGH, delay 10 ms, `pinMode(13, input_mode)`, delay 100 ms, `pinMode(13, OUTPUT)`, delay
+/// 10 ms, LOW; returns the program and the virtual cycle of each of its four level-change
+/// points (after HIGH, after the first pinMode, after the second pinMode, after LOW).
+fn release_and_retake(input_mode: i32) -> (Vec<Instruction>, [u64; 4]) {
+    let parts = [
+        [
+            call(Opcode::PinMode, &[13, 1]),
+            call(Opcode::DigitalWrite, &[13, 1]),
+        ]
+        .concat(),
+        [
+            call(Opcode::Delay, &[10]),
+            call(Opcode::PinMode, &[13, input_mode]),
+        ]
+        .concat(),
+        [call(Opcode::Delay, &[100]), call(Opcode::PinMode, &[13, 1])].concat(),
+        [
+            call(Opcode::Delay, &[10]),
+            call(Opcode::DigitalWrite, &[13, 0]),
+        ]
+        .concat(),
+    ];
+    let delays_ms = [0, 10, 100, 10];
+    let mut at = [0u64; 4];
+    let mut cycles = 0;
+    for (k, part) in parts.iter().enumerate() {
+        cycles += cycles_of(part) + delays_ms[k] * 170_000;
+        at[k] = cycles;
+    }
+    let mut code = parts.concat();
+    code.push(halt());
+    (code, at)
+}
+
+#[test]
+fn a_pin_released_from_output_logs_the_level_it_reads() {
+    // Floating input reads 0: the 10 ms pulse ends at pinMode(INPUT), and pinMode(OUTPUT)
+    // drives the ODR level (still 1) again: two 10 ms pulses, not one of 120 ms.
+    let (code, at) = release_and_retake(0);
+    let (t, r) = run(&code);
+    assert_eq!(r.end, RunEnd::Halted);
+    let got: Vec<(u8, bool, u64)> = t
+        .pin_edges()
+        .iter()
+        .map(|e| (e.pin, e.high, e.at_ns))
+        .collect();
+    let want: Vec<(u8, bool, u64)> = at
+        .iter()
+        .zip([true, false, true, false])
+        .map(|(c, high)| (13, high, cycles_to_ns(*c)))
+        .collect();
+    assert_eq!(got, want);
+
+    // With the pull-up the released pin reads 1: no edge until LOW, one 120 ms pulse.
+    let (code, at) = release_and_retake(2);
+    let (t, _) = run(&code);
+    let got: Vec<(bool, u64)> = t.pin_edges().iter().map(|e| (e.high, e.at_ns)).collect();
+    assert_eq!(
+        got,
+        vec![(true, cycles_to_ns(at[0])), (false, cycles_to_ns(at[3]))]
+    );
+
+    // Pull-up, but driven low from outside: the level read is the injected 0.
+    let (code, at) = release_and_retake(2);
+    let mut t = SimTarget::new();
+    t.load(&image(&code, &[])).unwrap();
+    t.board_mut().set_input(Pin::new(13).unwrap(), Some(false));
+    t.run(&budget()).unwrap();
+    let got: Vec<bool> = t.pin_edges().iter().map(|e| e.high).collect();
+    assert_eq!(got, vec![true, false, true, false]);
+    assert_eq!(t.pin_edges()[1].at_ns, cycles_to_ns(at[1]));
+
+    // A pin that was never an output logs nothing when it becomes an input.
+    let mut code = call(Opcode::PinMode, &[14, 2]);
+    code.push(halt());
+    assert!(run(&code).0.pin_edges().is_empty());
+}
+
 #[test]
 fn console_bytes_take_ten_bit_times_each() {
     let mut code = call(Opcode::Printf, &[7, 1]);
