@@ -83,7 +83,7 @@ pub mod gpio {
     ];
 }
 
-/// RCC register offsets (RM0440 §7.4).
+/// RCC register offsets and reset values (RM0440 §7.4).
 pub mod rcc {
     /// Clock control register.
     pub const CR: u32 = 0x00;
@@ -93,38 +93,42 @@ pub mod rcc {
     pub const CFGR: u32 = 0x08;
     /// PLL configuration register.
     pub const PLLCFGR: u32 = 0x0C;
+    /// AHB1 peripheral clock enable register (FLASHEN bit 8).
+    pub const AHB1ENR: u32 = 0x48;
     /// AHB2 peripheral clock enable register (GPIOAEN bit 0 … GPIOGEN bit 6).
     pub const AHB2ENR: u32 = 0x4C;
     /// APB1 peripheral clock enable register 1 (USART2EN bit 17).
     pub const APB1ENR1: u32 = 0x58;
     /// APB2 peripheral clock enable register (USART1EN bit 14).
     pub const APB2ENR: u32 = 0x60;
-    /// All modelled registers: (name, offset).
-    pub const REGISTERS: [(&str, u32); 24] = [
-        ("CR", CR),
-        ("ICSCR", ICSCR),
-        ("CFGR", CFGR),
-        ("PLLCFGR", PLLCFGR),
-        ("CIER", 0x18),
-        ("CIFR", 0x1C),
-        ("CICR", 0x20),
-        ("AHB1RSTR", 0x28),
-        ("AHB2RSTR", 0x2C),
-        ("AHB3RSTR", 0x30),
-        ("APB1RSTR1", 0x38),
-        ("APB1RSTR2", 0x3C),
-        ("APB2RSTR", 0x40),
-        ("AHB1ENR", 0x48),
-        ("AHB2ENR", AHB2ENR),
-        ("AHB3ENR", 0x50),
-        ("APB1ENR1", APB1ENR1),
-        ("APB1ENR2", 0x5C),
-        ("APB2ENR", APB2ENR),
-        ("CCIPR", 0x88),
-        ("BDCR", 0x90),
-        ("CSR", 0x94),
-        ("CRRCR", 0x98),
-        ("CCIPR2", 0x9C),
+    /// All modelled registers: (name, offset, RM0440 reset value). Factory-programmed fields
+    /// (ICSCR HSICAL, CRRCR HSI48CAL) are given as 0; CSR's reset flags as 0; BDCR as after an
+    /// RTC-domain reset.
+    pub const REGISTERS: [(&str, u32, u32); 24] = [
+        ("CR", CR, 0x0000_0500), // HSION | HSIRDY
+        ("ICSCR", ICSCR, 0x4000_0000), // HSITRIM = 64
+        ("CFGR", CFGR, 0x0000_0005), // SW = SWS = HSI16
+        ("PLLCFGR", PLLCFGR, 0x0000_1000), // PLLN = 16
+        ("CIER", 0x18, 0),
+        ("CIFR", 0x1C, 0),
+        ("CICR", 0x20, 0),
+        ("AHB1RSTR", 0x28, 0),
+        ("AHB2RSTR", 0x2C, 0),
+        ("AHB3RSTR", 0x30, 0),
+        ("APB1RSTR1", 0x38, 0),
+        ("APB1RSTR2", 0x3C, 0),
+        ("APB2RSTR", 0x40, 0),
+        ("AHB1ENR", AHB1ENR, 0x0000_0100), // FLASHEN
+        ("AHB2ENR", AHB2ENR, 0),
+        ("AHB3ENR", 0x50, 0),
+        ("APB1ENR1", APB1ENR1, 0x0000_0400), // RTCAPBEN
+        ("APB1ENR2", 0x5C, 0),
+        ("APB2ENR", APB2ENR, 0),
+        ("CCIPR", 0x88, 0),
+        ("BDCR", 0x90, 0),
+        ("CSR", 0x94, 0),
+        ("CRRCR", 0x98, 0),
+        ("CCIPR2", 0x9C, 0),
     ];
 }
 
@@ -173,7 +177,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
             entries.push((format!("GPIO{letter}.{reg}"), gpio_addr(port, off)));
         }
     }
-    for (reg, off) in rcc::REGISTERS {
+    for (reg, off, _) in rcc::REGISTERS {
         entries.push((format!("RCC.{reg}"), RCC_BASE + off));
     }
     for (periph, base) in [

@@ -8,8 +8,9 @@ use crate::board::{Flash, FlashError};
 /// Flash address of the program bank: `0x0801_0000`. The first 64 KiB of flash
 /// (`0x0800_0000..0x0801_0000`) are reserved for the hypervisor and the bootloader.
 pub const PROGRAM_BANK_ADDR: u32 = 0x0801_0000;
-/// Size of the program bank: 192 KiB (`0x0801_0000..0x0804_0000`), the rest of bank 1 plus
-/// the first half of bank 2 of the STM32G474's 512 KiB flash.
+/// Size of the program bank: 192 KiB (`0x0801_0000..0x0804_0000`): the rest of bank 1 of the
+/// STM32G474's 512 KiB flash in dual-bank mode (bank 1 `0x0800_0000..0x0804_0000`, bank 2
+/// `0x0804_0000..0x0808_0000`, 256 KiB each; RM0440 §3.3.1).
 pub const PROGRAM_BANK_SIZE: usize = 192 * 1024;
 
 /// Why [`load`] found no runnable program.
@@ -95,4 +96,17 @@ pub fn load<F: Flash>(flash: &F, addr: u32) -> Result<Program<'_>, LoadError> {
     // A size smaller than the header is the container's to reject (BadHeader / Truncated).
     let image = flash.read(addr, size.max(CVBC_HEADER_SIZE))?;
     Ok(Program::parse(image)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_bank_is_the_rest_of_flash_bank_1() {
+        // Dual-bank mode (RM0440 §3.3.1): bank 2 starts at FLASH_BASE + FLASH_SIZE / 2.
+        let bank2 = crate::FLASH_BASE as usize + crate::FLASH_SIZE / 2;
+        assert_eq!(bank2, 0x0804_0000);
+        assert_eq!(PROGRAM_BANK_ADDR as usize + PROGRAM_BANK_SIZE, bank2);
+    }
 }

@@ -31,47 +31,30 @@ pub const USART1EN: u32 = 1 << 14;
 pub const PLLCFGR_170MHZ: u32 = 0b11 | 1 << 4 | 85 << 8 | 1 << 24;
 /// Boot value of RCC_CFGR: SW = PLL (0b11), SWS = PLL (0b11), AHB/APB1/APB2 not divided.
 pub const CFGR_PLL: u32 = 0b11 | 0b11 << 2;
-/// FLASH_ACR reset value (RM0440 §3.7.1): ICEN | DCEN, 0 wait states.
-pub const FLASH_ACR_RESET: u32 = 0x0000_0600;
-/// FLASH_ACR at 170 MHz (range 1 boost): LATENCY = 4 wait states, PRFTEN | ICEN | DCEN.
-pub const FLASH_ACR_170MHZ: u32 = 4 | 1 << 8 | 1 << 9 | 1 << 10;
+/// FLASH_ACR.PRFTEN (bit 8): prefetch enable.
+pub const ACR_PRFTEN: u32 = 1 << 8;
+/// FLASH_ACR.ICEN (bit 9): instruction cache enable.
+pub const ACR_ICEN: u32 = 1 << 9;
+/// FLASH_ACR.DCEN (bit 10): data cache enable.
+pub const ACR_DCEN: u32 = 1 << 10;
+/// FLASH_ACR.DBG_SWEN (bit 18): debugger access enable; 1 at reset, software may clear it to
+/// lock the debugger out.
+pub const ACR_DBG_SWEN: u32 = 1 << 18;
+/// FLASH_ACR reset value (RM0440 §3.7.1): `0x0004_0600` = DBG_SWEN | DCEN | ICEN, LATENCY 0.
+pub const FLASH_ACR_RESET: u32 = ACR_DBG_SWEN | ACR_DCEN | ACR_ICEN;
+/// FLASH_ACR as the firmware sets it for 170 MHz in range-1 boost mode (RM0440 §3.3.3:
+/// 4 wait states): the reset value (DBG_SWEN, DCEN, ICEN kept) with LATENCY = 4 and PRFTEN;
+/// `0x0004_0704`.
+pub const FLASH_ACR_170MHZ: u32 = FLASH_ACR_RESET | ACR_PRFTEN | 4;
 
-/// Highest modelled offset + 4, in words.
-const WORDS: usize = 0xA0 / 4;
-
-/// RM0440 §7.4 reset values of the modelled registers. Factory-programmed fields (ICSCR HSICAL,
-/// CRRCR HSI48CAL) read 0; CSR's reset flags read 0; BDCR as after an RTC-domain reset.
-const RESET: [(u32, u32); 24] = [
-    (0x00, 0x0000_0500), // CR: HSION | HSIRDY
-    (0x04, 0x4000_0000), // ICSCR: HSITRIM = 64
-    (0x08, 0x0000_0005), // CFGR: SW = SWS = HSI16
-    (0x0C, 0x0000_1000), // PLLCFGR: PLLN = 16
-    (0x18, 0),           // CIER
-    (0x1C, 0),           // CIFR
-    (0x20, 0),           // CICR
-    (0x28, 0),           // AHB1RSTR
-    (0x2C, 0),           // AHB2RSTR
-    (0x30, 0),           // AHB3RSTR
-    (0x38, 0),           // APB1RSTR1
-    (0x3C, 0),           // APB1RSTR2
-    (0x40, 0),           // APB2RSTR
-    (0x48, 0x0000_0100), // AHB1ENR: FLASHEN
-    (0x4C, 0),           // AHB2ENR
-    (0x50, 0),           // AHB3ENR
-    (0x58, 0x0000_0400), // APB1ENR1: RTCAPBEN
-    (0x5C, 0),           // APB1ENR2
-    (0x60, 0),           // APB2ENR
-    (0x88, 0),           // CCIPR
-    (0x90, 0),           // BDCR
-    (0x94, 0),           // CSR
-    (0x98, 0),           // CRRCR
-    (0x9C, 0),           // CCIPR2
-];
+/// Number of modelled RCC registers.
+const COUNT: usize = rcc::REGISTERS.len();
 
 /// The RCC register file plus FLASH_ACR.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rcc {
-    regs: [u32; WORDS],
+    /// Register values, in the order of [`rcc::REGISTERS`].
+    regs: [u32; COUNT],
     /// FLASH_ACR (flash latency and caches).
     pub flash_acr: u32,
 }
@@ -83,14 +66,11 @@ impl Default for Rcc {
 }
 
 impl Rcc {
-    /// RM0440 reset state: running from HSI16 at 16 MHz.
+    /// RM0440 reset state (the reset values of [`rcc::REGISTERS`]): running from HSI16 at
+    /// 16 MHz.
     pub fn reset() -> Self {
-        let mut regs = [0; WORDS];
-        for (off, v) in RESET {
-            regs[off as usize / 4] = v;
-        }
         Rcc {
-            regs,
+            regs: rcc::REGISTERS.map(|(_, _, reset)| reset),
             flash_acr: FLASH_ACR_RESET,
         }
     }
@@ -112,22 +92,25 @@ impl Rcc {
         r
     }
 
-    /// Whether `offset` is a modelled RCC register.
-    pub fn is_register(offset: u32) -> bool {
-        RESET.iter().any(|(o, _)| *o == offset)
+    /// Position in [`rcc::REGISTERS`] of the register at byte `offset` from `RCC_BASE`.
+    fn position(offset: u32) -> Option<usize> {
+        rcc::REGISTERS.iter().position(|(_, o, _)| *o == offset)
     }
 
-    /// Reads a modelled register; `None` for other offsets.
+    /// Reads the register at byte `offset` from `RCC_BASE`; `None` for an offset that is not a
+    /// modelled register (reserved or unmodelled).
     pub fn read(&self, offset: u32) -> Option<u32> {
-        Self::is_register(offset).then(|| self.get(offset))
+        self.regs.get(Self::position(offset)?).copied()
     }
 
+    /// The value of a modelled register (`offset` one of the [`rcc`] constants); 0 otherwise.
     fn get(&self, offset: u32) -> u32 {
-        self.regs.get(offset as usize / 4).copied().unwrap_or(0)
+        self.read(offset).unwrap_or(0)
     }
 
+    /// Sets a modelled register (`offset` one of the [`rcc`] constants); ignores other offsets.
     fn set(&mut self, offset: u32, value: u32) {
-        if let Some(r) = self.regs.get_mut(offset as usize / 4) {
+        if let Some(r) = Self::position(offset).and_then(|i| self.regs.get_mut(i)) {
             *r = value;
         }
     }
@@ -137,7 +120,9 @@ impl Rcc {
         self.set(rcc::AHB2ENR, self.get(rcc::AHB2ENR) | gpio_en(index));
     }
 
-    /// SYSCLK in Hz computed from CFGR.SWS and PLLCFGR (HSE = 8 MHz, HSI16 = 16 MHz).
+    /// SYSCLK in Hz computed from CFGR.SWS and PLLCFGR (HSE = 8 MHz, HSI16 = 16 MHz); tests use
+    /// it to check that the boot registers encode [`cockpit_hypervisor::CPU_HZ`].
+    #[cfg(test)]
     pub fn sysclk_hz(&self) -> u64 {
         let pll = self.get(rcc::PLLCFGR);
         match self.get(rcc::CFGR) >> 2 & 0b11 {
@@ -168,9 +153,15 @@ mod tests {
         assert_eq!(r.read(rcc::CR), Some(0x0000_0500));
         assert_eq!(r.read(rcc::CFGR), Some(0x0000_0005));
         assert_eq!(r.read(rcc::PLLCFGR), Some(0x0000_1000));
-        assert_eq!(r.read(0x48), Some(0x0000_0100));
+        assert_eq!(r.read(rcc::AHB1ENR), Some(0x0000_0100));
+        assert_eq!(r.read(rcc::APB1ENR1), Some(0x0000_0400));
+        assert_eq!(r.read(0x9C), Some(0), "CCIPR2, the last modelled register");
+        assert_eq!(r.flash_acr, 0x0004_0600, "DBG_SWEN | DCEN | ICEN");
         assert_eq!(r.read(rcc::AHB2ENR), Some(0));
         assert_eq!(r.read(0x14), None, "reserved offset");
+        for (name, offset, reset) in rcc::REGISTERS {
+            assert_eq!(r.read(offset), Some(reset), "RCC.{name}");
+        }
         assert_eq!(r.sysclk_hz(), 16_000_000);
 
         let b = Rcc::boot();
@@ -179,6 +170,14 @@ mod tests {
         assert_eq!(b.read(rcc::CFGR), Some(0x0000_000F));
         assert_eq!(b.read(rcc::APB2ENR), Some(0x0000_4000));
         assert_eq!(b.read(rcc::AHB2ENR), Some(0x0000_0001));
-        assert_eq!(b.sysclk_hz(), 170_000_000);
+        assert_eq!(
+            b.sysclk_hz(),
+            u64::from(cockpit_hypervisor::CPU_HZ),
+            "170 MHz"
+        );
+        assert_eq!(
+            b.flash_acr, 0x0004_0704,
+            "DBG_SWEN kept, LATENCY 4, PRFTEN"
+        );
     }
 }

@@ -131,7 +131,11 @@ fn boot_state_is_170mhz_hse_pll_and_usart1_console() {
         0x0000_0400,
         "RTCAPBEN (reset value)"
     );
-    assert_eq!(reg(&mut t, "FLASH.ACR") & 0xF, 4, "4 wait states");
+    assert_eq!(
+        reg(&mut t, "FLASH.ACR"),
+        0x0004_0704,
+        "DBG_SWEN | DCEN | ICEN | PRFTEN, 4 wait states"
+    );
     assert_eq!(reg(&mut t, "USART1.CR1"), 0x0000_000D, "UE|RE|TE");
     assert_eq!(reg(&mut t, "USART1.BRR"), 1476);
     assert_eq!(reg(&mut t, "USART1.ISR") & 0xC0, 0xC0, "TXE|TC");
