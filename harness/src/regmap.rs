@@ -105,9 +105,9 @@ pub mod rcc {
     /// (ICSCR HSICAL, CRRCR HSI48CAL) are given as 0; CSR's reset flags as 0; BDCR as after an
     /// RTC-domain reset.
     pub const REGISTERS: [(&str, u32, u32); 24] = [
-        ("CR", CR, 0x0000_0500), // HSION | HSIRDY
-        ("ICSCR", ICSCR, 0x4000_0000), // HSITRIM = 64
-        ("CFGR", CFGR, 0x0000_0005), // SW = SWS = HSI16
+        ("CR", CR, 0x0000_0500),           // HSION | HSIRDY
+        ("ICSCR", ICSCR, 0x4000_0000),     // HSITRIM = 64
+        ("CFGR", CFGR, 0x0000_0005),       // SW = SWS = HSI16
         ("PLLCFGR", PLLCFGR, 0x0000_1000), // PLLN = 16
         ("CIER", 0x18, 0),
         ("CIFR", 0x1C, 0),

@@ -1,6 +1,8 @@
 //! The `Board` trait: what the hypervisor needs from a board (real STM32G474 or the `sim` model),
 //! and the `Flash` trait for reading program flash.
 
+use core::ops::Range;
+
 use cockpit_vm::HostError;
 
 use crate::pins::{Pin, PinMode};
@@ -98,9 +100,46 @@ pub struct SliceFlash<'a> {
 
 impl Flash for SliceFlash<'_> {
     fn read(&self, addr: u32, len: usize) -> Result<&[u8], FlashError> {
-        let err = FlashError::OutOfRange { addr, len };
-        let start = addr.checked_sub(self.base).ok_or(err)? as usize;
-        let end = start.checked_add(len).ok_or(err)?;
-        self.bytes.get(start..end).ok_or(err)
+        byte_range(self.base, addr, len)
+            .and_then(|r| self.bytes.get(r))
+            .ok_or(FlashError::OutOfRange { addr, len })
+    }
+}
+
+/// Indices into a memory's contents (whose first byte is at address `base`) of the `len` bytes
+/// at address `addr`: `addr - base .. addr - base + len`. `None` if `addr < base` or the end
+/// overflows `usize`; the caller checks the end against the memory's size (`slice.get(range)`).
+/// The one address → index computation of every [`Flash`] implementation (and of the `sim`
+/// board's RAM).
+pub fn byte_range(base: u32, addr: u32, len: usize) -> Option<Range<usize>> {
+    let start = usize::try_from(addr.checked_sub(base)?).ok()?;
+    Some(start..start.checked_add(len)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_range_rejects_addresses_below_the_base_and_overflow() {
+        assert_eq!(byte_range(0x0800_0000, 0x0800_0010, 4), Some(0x10..0x14));
+        assert_eq!(byte_range(0x0800_0000, 0x0800_0000, 0), Some(0..0));
+        assert_eq!(byte_range(0x0800_0000, 0x07FF_FFFF, 4), None);
+        assert_eq!(byte_range(0, u32::MAX, usize::MAX), None);
+
+        let bytes = [1, 2, 3, 4];
+        let f = SliceFlash {
+            base: 0x100,
+            bytes: &bytes,
+        };
+        assert_eq!(f.read(0x102, 2), Ok(&bytes[2..]));
+        let out = |addr, len| Err(FlashError::OutOfRange { addr, len });
+        assert_eq!(f.read(0x103, 2), out(0x103, 2), "past the end");
+        assert_eq!(f.read(0xFF, 1), out(0xFF, 1), "below the base");
+        assert_eq!(
+            f.read(0x101, usize::MAX),
+            out(0x101, usize::MAX),
+            "overflow"
+        );
     }
 }

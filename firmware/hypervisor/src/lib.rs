@@ -20,7 +20,7 @@ pub mod pins;
 pub mod run;
 pub mod telemetry;
 
-pub use board::{Board, Flash, FlashError, SliceFlash};
+pub use board::{Board, Flash, FlashError, SliceFlash, byte_range};
 pub use host::VmHost;
 pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
 pub use pins::{Pin, PinMode};

@@ -16,7 +16,9 @@
 //!
 //! Everything else, including unmodelled registers inside a peripheral block, is `Unmapped`.
 
-use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, Flash, FlashError};
+use std::ops::Range;
+
+use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, Flash, FlashError, byte_range};
 
 use super::board::SimBoard;
 use crate::regmap::{
@@ -66,41 +68,50 @@ impl SimFlash {
         }
     }
 
-    /// Erases `len` bytes at `addr` to `0xFF`. Errors: out of range.
+    /// Erases `len` bytes at `addr` to `0xFF`. Errors: [`FlashError::OutOfRange`] unless the
+    /// whole range is inside the flash (then nothing is erased).
     pub fn erase(&mut self, addr: u32, len: usize) -> Result<(), FlashError> {
         self.slice_mut(addr, len)?.fill(0xFF);
         Ok(())
     }
 
-    /// Writes `data` at `addr` (no erase-before-write rule is modelled). Errors: out of range.
+    /// Writes `data` at `addr` (no erase-before-write rule is modelled). Errors:
+    /// [`FlashError::OutOfRange`] unless the whole range is inside the flash (then nothing is
+    /// written).
     pub fn program(&mut self, addr: u32, data: &[u8]) -> Result<(), FlashError> {
         self.slice_mut(addr, data.len())?.copy_from_slice(data);
         Ok(())
     }
 
     fn slice_mut(&mut self, addr: u32, len: usize) -> Result<&mut [u8], FlashError> {
-        let err = FlashError::OutOfRange { addr, len };
-        let start = addr.checked_sub(FLASH_BASE).ok_or(err)? as usize;
-        let end = start.checked_add(len).ok_or(err)?;
-        self.bytes.get_mut(start..end).ok_or(err)
+        byte_range(FLASH_BASE, addr, len)
+            .and_then(|r| self.bytes.get_mut(r))
+            .ok_or(FlashError::OutOfRange { addr, len })
     }
 }
 
 impl Flash for SimFlash {
     fn read(&self, addr: u32, len: usize) -> Result<&[u8], FlashError> {
-        let err = FlashError::OutOfRange { addr, len };
-        let start = addr.checked_sub(FLASH_BASE).ok_or(err)? as usize;
-        let end = start.checked_add(len).ok_or(err)?;
-        self.bytes.get(start..end).ok_or(err)
+        byte_range(FLASH_BASE, addr, len)
+            .and_then(|r| self.bytes.get(r))
+            .ok_or(FlashError::OutOfRange { addr, len })
     }
 }
 
-/// SRAM1, SRAM2 and CCM SRAM contents.
+/// The RAM regions: (base address, offset in [`Ram`]'s store, size in bytes). The store holds
+/// SRAM1, SRAM2 and CCM SRAM back to back, as they appear from `0x2000_0000`; CCM SRAM is
+/// reachable at both of its addresses.
+const REGIONS: [(u32, usize, usize); 4] = [
+    (SRAM1_BASE, 0, SRAM1_SIZE),
+    (SRAM2_BASE, SRAM1_SIZE, SRAM2_SIZE),
+    (CCM_BASE, SRAM1_SIZE + SRAM2_SIZE, CCM_SIZE),
+    (CCM_ALIAS, SRAM1_SIZE + SRAM2_SIZE, CCM_SIZE),
+];
+
+/// SRAM1, SRAM2 and CCM SRAM contents (see [`REGIONS`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ram {
-    sram1: Vec<u8>,
-    sram2: Vec<u8>,
-    ccm: Vec<u8>,
+    store: Vec<u8>,
 }
 
 impl Default for Ram {
@@ -113,58 +124,40 @@ impl Ram {
     /// Zeroed RAM.
     pub fn new() -> Self {
         Ram {
-            sram1: vec![0; SRAM1_SIZE],
-            sram2: vec![0; SRAM2_SIZE],
-            ccm: vec![0; CCM_SIZE],
+            store: vec![0; SRAM1_SIZE + SRAM2_SIZE + CCM_SIZE],
         }
     }
 
     /// Zeroes all RAM.
     pub fn clear(&mut self) {
-        self.sram1.fill(0);
-        self.sram2.fill(0);
-        self.ccm.fill(0);
+        self.store.fill(0);
     }
 
-    fn locate(&self, addr: u32) -> Option<(&[u8], usize)> {
-        let regions: [(u32, &[u8]); 4] = [
-            (SRAM1_BASE, &self.sram1),
-            (SRAM2_BASE, &self.sram2),
-            (CCM_BASE, &self.ccm),
-            (CCM_ALIAS, &self.ccm),
-        ];
-        regions.into_iter().find_map(|(base, mem)| {
-            let off = addr.checked_sub(base)? as usize;
-            (off < mem.len()).then_some((mem, off))
+    /// Indices into the store of the `len` bytes at `addr`, if they lie inside one region.
+    fn locate(addr: u32, len: usize) -> Option<Range<usize>> {
+        REGIONS.iter().find_map(|&(base, at, size)| {
+            let r = byte_range(base, addr, len)?;
+            (r.end <= size).then(|| at + r.start..at + r.end)
         })
     }
 
-    /// The word at a 4-aligned RAM address, or `None` outside RAM.
+    /// The little-endian word at RAM address `addr` (any alignment), or `None` unless its four
+    /// bytes lie inside one region.
     pub fn read_u32(&self, addr: u32) -> Option<u32> {
-        let (mem, off) = self.locate(addr)?;
-        let b = mem.get(off..off + 4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        let b = self.store.get(Self::locate(addr, 4)?)?;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
     }
 
-    /// Writes bytes at a RAM address; returns `false` (writing nothing) if they do not fit in one
-    /// region.
+    /// Writes `data` at RAM address `addr`; returns `false` (writing nothing) unless all of it
+    /// lies inside one region.
     pub fn write(&mut self, addr: u32, data: &[u8]) -> bool {
-        let regions: [(u32, &mut Vec<u8>); 3] = [
-            (SRAM1_BASE, &mut self.sram1),
-            (SRAM2_BASE, &mut self.sram2),
-            (CCM_BASE, &mut self.ccm),
-        ];
-        for (base, mem) in regions {
-            if let Some(off) = addr.checked_sub(base).map(|o| o as usize)
-                && let Some(dst) = off
-                    .checked_add(data.len())
-                    .and_then(|end| mem.get_mut(off..end))
-            {
+        match Self::locate(addr, data.len()).and_then(|r| self.store.get_mut(r)) {
+            Some(dst) => {
                 dst.copy_from_slice(data);
-                return true;
+                true
             }
+            None => false,
         }
-        false
     }
 }
 
@@ -179,7 +172,7 @@ pub fn read_u32(board: &SimBoard, flash: &SimFlash, addr: u32) -> Result<u32, Ta
 
 fn read_mapped(board: &SimBoard, flash: &SimFlash, addr: u32) -> Option<u32> {
     if let Ok(b) = flash.read(addr, 4) {
-        return Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        return b.try_into().ok().map(u32::from_le_bytes);
     }
     if let Some(w) = board.ram().read_u32(addr) {
         return Some(w);
@@ -188,7 +181,11 @@ fn read_mapped(board: &SimBoard, flash: &SimFlash, addr: u32) -> Option<u32> {
     match addr {
         a if (GPIOA_BASE..gpio_end).contains(&a) => {
             let port = ((a - GPIOA_BASE) / GPIO_STRIDE) as usize;
-            board.gpio().ports[port].read((a - GPIOA_BASE) % GPIO_STRIDE)
+            board
+                .gpio()
+                .ports
+                .get(port)?
+                .read((a - GPIOA_BASE) % GPIO_STRIDE)
         }
         a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => board.rcc().read(a - RCC_BASE),
         FLASH_R_BASE => Some(board.rcc().flash_acr),
@@ -206,5 +203,59 @@ fn read_mapped(board: &SimBoard, flash: &SimFlash, addr: u32) -> Option<u32> {
         DHCSR => Some(DHCSR_VALUE),
         DEMCR => Some(DEMCR_VALUE),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ccm_reads_and_writes_agree_at_both_addresses() {
+        let mut ram = Ram::new();
+        assert!(ram.write(CCM_ALIAS + 8, &0xDEAD_BEEF_u32.to_le_bytes()));
+        assert_eq!(ram.read_u32(CCM_BASE + 8), Some(0xDEAD_BEEF));
+        assert_eq!(ram.read_u32(CCM_ALIAS + 8), Some(0xDEAD_BEEF));
+        assert!(ram.write(CCM_BASE + 12, &[1, 2, 3, 4]));
+        assert_eq!(ram.read_u32(CCM_ALIAS + 12), Some(0x0403_0201));
+        let last = CCM_ALIAS + CCM_SIZE as u32 - 4;
+        assert!(ram.write(last, &[7; 4]));
+        assert_eq!(
+            ram.read_u32(CCM_BASE + CCM_SIZE as u32 - 4),
+            Some(0x0707_0707)
+        );
+    }
+
+    #[test]
+    fn ram_accesses_stay_inside_one_region() {
+        let mut ram = Ram::new();
+        assert!(ram.write(SRAM2_BASE, &[9; 4]));
+        assert_eq!(ram.read_u32(SRAM2_BASE), Some(0x0909_0909));
+        assert_eq!(ram.read_u32(SRAM1_BASE + SRAM1_SIZE as u32 - 4), Some(0));
+        assert!(!ram.write(SRAM2_BASE - 2, &[1; 4]), "straddles SRAM1/SRAM2");
+        assert!(
+            !ram.write(CCM_BASE + CCM_SIZE as u32 - 2, &[1; 4]),
+            "past CCM"
+        );
+        assert_eq!(ram.read_u32(CCM_ALIAS + CCM_SIZE as u32), None);
+        assert_eq!(ram.read_u32(CCM_BASE - 4), None);
+        assert!(!ram.write(u32::MAX, &[1; 4]));
+        assert_eq!(ram.read_u32(u32::MAX - 1), None);
+        ram.clear();
+        assert_eq!(ram.read_u32(SRAM2_BASE), Some(0));
+    }
+
+    #[test]
+    fn flash_reads_and_writes_share_one_range_check() {
+        let mut f = SimFlash::new();
+        f.program(FLASH_BASE + 4, &[1, 2]).unwrap();
+        assert_eq!(f.read(FLASH_BASE + 4, 2), Ok(&[1u8, 2][..]));
+        let end = FLASH_BASE + FLASH_SIZE as u32;
+        let out = |addr, len| FlashError::OutOfRange { addr, len };
+        assert_eq!(f.program(end - 1, &[0; 2]), Err(out(end - 1, 2)));
+        assert_eq!(f.read(end - 1, 2), Err(out(end - 1, 2)));
+        assert_eq!(f.erase(FLASH_BASE - 1, 1), Err(out(FLASH_BASE - 1, 1)));
+        f.erase(FLASH_BASE, 8).unwrap();
+        assert_eq!(f.read(FLASH_BASE + 4, 2), Ok(&[0xFFu8, 0xFF][..]));
     }
 }

@@ -175,9 +175,6 @@ mod tests {
             u64::from(cockpit_hypervisor::CPU_HZ),
             "170 MHz"
         );
-        assert_eq!(
-            b.flash_acr, 0x0004_0704,
-            "DBG_SWEN kept, LATENCY 4, PRFTEN"
-        );
+        assert_eq!(b.flash_acr, 0x0004_0704, "DBG_SWEN kept, LATENCY 4, PRFTEN");
     }
 }
