@@ -13,9 +13,10 @@
 //!   (ARMv7-M architecture reference, Cortex-M4 debug);
 //! - `TELEMETRY.<field>` for the hypervisor's telemetry words (`cockpit_hypervisor::telemetry`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
+use cockpit_hypervisor::pins::Port;
 use cockpit_hypervisor::telemetry;
 
 /// Base of GPIO port A (RM0440 §2.2, AHB2): `0x4800_0000`.
@@ -67,6 +68,8 @@ pub mod gpio {
     pub const AFRH: u32 = 0x24;
     /// Bit reset register (write-only): bits 0–15 reset.
     pub const BRR: u32 = 0x28;
+    /// The write-only registers (read as 0 on hardware, RM0440 §9.4.7, §9.4.11).
+    pub const WRITE_ONLY: [u32; 2] = [BSRR, BRR];
     /// All registers: (name, offset).
     pub const REGISTERS: [(&str, u32); 11] = [
         ("MODER", MODER),
@@ -138,10 +141,16 @@ pub mod usart {
     pub const CR1: u32 = 0x00;
     /// Baud rate register.
     pub const BRR: u32 = 0x0C;
+    /// Request register (write-only: ABRRQ, SBKRQ, MMRQ, RXFRQ, TXFRQ).
+    pub const RQR: u32 = 0x18;
     /// Interrupt and status register (TC bit 6, TXE bit 7, TEACK bit 21, REACK bit 22).
     pub const ISR: u32 = 0x1C;
-    /// Transmit data register.
+    /// Interrupt flag clear register (write-only: write 1 to clear an ISR flag).
+    pub const ICR: u32 = 0x20;
+    /// Transmit data register (read/write: reads the last value written).
     pub const TDR: u32 = 0x28;
+    /// The write-only registers (RM0440 USART register map: RQR bits are `w`, ICR bits `rc_w1`).
+    pub const WRITE_ONLY: [u32; 2] = [RQR, ICR];
     /// All registers: (name, offset).
     pub const REGISTERS: [(&str, u32); 12] = [
         ("CR1", CR1),
@@ -150,9 +159,9 @@ pub mod usart {
         ("BRR", BRR),
         ("GTPR", 0x10),
         ("RTOR", 0x14),
-        ("RQR", 0x18),
+        ("RQR", RQR),
         ("ISR", ISR),
-        ("ICR", 0x20),
+        ("ICR", ICR),
         ("RDR", 0x24),
         ("TDR", TDR),
         ("PRESC", 0x2C),
@@ -167,12 +176,15 @@ pub const fn gpio_addr(port: usize, offset: u32) -> u32 {
 struct Table {
     by_name: HashMap<String, u32>,
     by_addr: HashMap<u32, String>,
+    write_only: HashSet<u32>,
 }
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut entries: Vec<(String, u32)> = Vec::new();
+    let mut write_only = HashSet::new();
     for port in 0..GPIO_PORTS {
-        let letter = (b'A' + port as u8) as char;
+        write_only.extend(gpio::WRITE_ONLY.map(|off| gpio_addr(port, off)));
+        let letter = Port(port as u8).letter();
         for (reg, off) in gpio::REGISTERS {
             entries.push((format!("GPIO{letter}.{reg}"), gpio_addr(port, off)));
         }
@@ -188,6 +200,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         for (reg, off) in usart::REGISTERS {
             entries.push((format!("{periph}.{reg}"), base + off));
         }
+        write_only.extend(usart::WRITE_ONLY.map(|off| base + off));
     }
     entries.push(("FLASH.ACR".into(), FLASH_R_BASE));
     entries.push(("DWT.CTRL".into(), DWT_CTRL));
@@ -209,7 +222,11 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
         by_addr.entry(addr).or_insert_with(|| name.clone());
         by_name.insert(name, addr);
     }
-    Table { by_name, by_addr }
+    Table {
+        by_name,
+        by_addr,
+        write_only,
+    }
 });
 
 /// The address of a register name such as `"GPIOC.ODR"`, `"rcc.ahb2enr"`, `"RCC_CR"`,
@@ -233,8 +250,16 @@ pub fn name_of(addr: u32) -> Option<&'static str> {
     table.by_addr.get(&addr).map(String::as_str)
 }
 
-/// Every canonical `(name, address)` pair, sorted by address (for listings and tests).
-pub fn all() -> Vec<(&'static str, u32)> {
+/// Whether the register at `addr` is write-only: it reads as 0 on hardware whatever was
+/// written (GPIOx.BSRR, GPIOx.BRR, USARTx.RQR, USARTx.ICR), so a check of its value says
+/// nothing about the program. `false` for every other address, named or not.
+pub fn is_write_only(addr: u32) -> bool {
+    TABLE.write_only.contains(&addr)
+}
+
+/// Every canonical `(name, address)` pair, sorted by address (tests iterate the whole table).
+#[cfg(test)]
+pub(crate) fn all() -> Vec<(&'static str, u32)> {
     let table: &'static Table = &TABLE;
     let mut v: Vec<(&'static str, u32)> = table
         .by_addr
@@ -272,6 +297,31 @@ mod tests {
         assert_eq!(resolve("TELEMETRY.ERROR_PC"), Some(0x2000_0028));
         assert_eq!(resolve("GPIOH.MODER"), None);
         assert_eq!(resolve("RCC.NOPE"), None);
+    }
+
+    #[test]
+    fn write_only_registers() {
+        let write_only: Vec<&str> = all()
+            .into_iter()
+            .filter(|(_, addr)| is_write_only(*addr))
+            .map(|(name, _)| name)
+            .collect();
+        let mut want: Vec<String> = (b'A'..=b'G')
+            .flat_map(|p| {
+                let p = p as char;
+                [format!("GPIO{p}.BSRR"), format!("GPIO{p}.BRR")]
+            })
+            .collect();
+        for n in 1..=3 {
+            want.extend([format!("USART{n}.RQR"), format!("USART{n}.ICR")]);
+        }
+        let mut got: Vec<String> = write_only.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(!is_write_only(0x4800_0814), "GPIOA.ODR");
+        assert!(!is_write_only(0x4001_3828), "USART1.TDR reads back");
+        assert!(!is_write_only(0x1234_5678));
     }
 
     #[test]

@@ -46,24 +46,9 @@ impl<'b, B: Board> VmHost<'b, B> {
         self.board
     }
 
-    /// Board time at which the program started (µs).
-    pub fn start_us(&self) -> u64 {
-        self.start_us
-    }
-
-    /// The absolute board-time deadline (µs), if any.
-    pub fn deadline_us(&self) -> Option<u64> {
-        self.deadline_us
-    }
-
     /// Whether board time has reached the deadline.
     pub fn past_deadline(&self) -> bool {
         self.deadline_us.is_some_and(|d| self.board.now_us() >= d)
-    }
-
-    /// The mode `pinMode` last set for a pin in this run.
-    pub fn mode(&self, pin: Pin) -> Option<PinMode> {
-        self.modes[pin.index()]
     }
 
     fn check_time(&self) -> Result<(), HostError> {

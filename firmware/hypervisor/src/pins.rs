@@ -84,11 +84,6 @@ impl Pin {
     pub const fn bit(self) -> u8 {
         MAP[self.0 as usize].1
     }
-
-    /// All logical pins, in order.
-    pub fn all() -> impl Iterator<Item = Pin> {
-        (0..PIN_COUNT as u8).map(Pin)
-    }
 }
 
 /// Arduino pin modes, numbered as the guest passes them to `pinMode`.

@@ -2,8 +2,6 @@
 //! output advance it; `millis`/`micros`, pin-edge timestamps and `DWT.CYCCNT` derive from it.
 //! Nothing here looks at the host's clock, so simulated seconds cost no wall time.
 
-use std::time::Duration;
-
 /// Core clock of the simulated STM32G474: 170 MHz (`cockpit_hypervisor::CPU_HZ`).
 pub const CPU_HZ: u64 = cockpit_hypervisor::CPU_HZ as u64;
 /// CPU cycles per microsecond (exact at 170 MHz).
@@ -50,16 +48,17 @@ impl VirtualClock {
     pub const fn now_ns(&self) -> u64 {
         cycles_to_ns(self.cycles)
     }
-
-    /// Time since reset as a `Duration` (ns resolution, truncated).
-    pub fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.now_ns())
-    }
 }
 
-/// Nanoseconds for `cycles` at 170 MHz (truncated; exact arithmetic in u128).
+/// Nanoseconds for `cycles` at 170 MHz (truncated; exact arithmetic in u128), saturating at
+/// `u64::MAX` (about 584 years).
 pub const fn cycles_to_ns(cycles: u64) -> u64 {
-    (cycles as u128 * 1_000_000_000 / CPU_HZ as u128) as u64
+    let ns = cycles as u128 * 1_000_000_000 / CPU_HZ as u128;
+    if ns > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        ns as u64
+    }
 }
 
 #[cfg(test)]
@@ -77,6 +76,8 @@ mod tests {
         assert_eq!(c.now_ns(), 500_000_100);
         assert_eq!(cycles_to_ns(CPU_HZ), 1_000_000_000);
         c.reset();
-        assert_eq!(c.elapsed(), Duration::ZERO);
+        assert_eq!(c.now_ns(), 0);
+        c.advance(u64::MAX);
+        assert_eq!(c.now_ns(), u64::MAX, "saturates instead of wrapping");
     }
 }

@@ -83,12 +83,14 @@ impl GpioPort {
         self.ext_level = level;
     }
 
-    /// The MODER field of `bit`.
+    /// The MODER field (a [`mode`] value) of pin `bit` (0–15, as [`Pin::bit`] gives).
+    ///
+    /// [`Pin::bit`]: cockpit_hypervisor::Pin::bit
     pub const fn mode(&self, bit: u8) -> u32 {
         (self.moder >> (2 * bit)) & 0b11
     }
 
-    /// The PUPDR field of `bit`.
+    /// The PUPDR field (a [`pull`] value) of pin `bit` (0–15).
     pub const fn pull(&self, bit: u8) -> u32 {
         (self.pupdr >> (2 * bit)) & 0b11
     }
@@ -121,7 +123,7 @@ impl GpioPort {
             gpio::PUPDR => self.pupdr,
             gpio::IDR => self.idr(),
             gpio::ODR => self.odr,
-            gpio::BSRR | gpio::BRR => 0,
+            o if gpio::WRITE_ONLY.contains(&o) => 0,
             gpio::LCKR => self.lckr,
             gpio::AFRL => self.afrl,
             gpio::AFRH => self.afrh,
@@ -155,7 +157,9 @@ impl GpioPort {
         true
     }
 
-    /// Read-modify-writes a 2-bit field of MODER/OSPEEDR/PUPDR (at `offset`) for pin `bit`.
+    /// Read-modify-writes the 2-bit field of pin `bit` (0–15) in the register at `offset`
+    /// (MODER, OSPEEDR or PUPDR) to the low 2 bits of `field`. Does nothing for an offset that
+    /// is not a GPIO register.
     pub fn write_field2(&mut self, offset: u32, bit: u8, field: u32) {
         if let Some(old) = self.read(offset) {
             let shift = 2 * u32::from(bit);
@@ -163,7 +167,8 @@ impl GpioPort {
         }
     }
 
-    /// Drives pin `bit` from outside (`Some(level)`) or releases it (`None`).
+    /// Drives pin `bit` (0–15) from outside (`Some(level)`, `true` = high) or releases it
+    /// (`None`).
     pub fn set_external(&mut self, bit: u8, level: Option<bool>) {
         let m = 1u16 << bit;
         match level {

@@ -253,7 +253,7 @@ fn blinky() -> Vec<Instruction> {
 }
 
 #[test]
-fn virtual_time_makes_four_seconds_of_delays_instant_and_exact() {
+fn four_seconds_of_delays_take_exact_virtual_time() {
     let code = blinky();
     let (mut t, r) = run(&code);
     assert_eq!(r.end, RunEnd::Halted);
@@ -262,17 +262,13 @@ fn virtual_time_makes_four_seconds_of_delays_instant_and_exact() {
         .map(|c| u64::from(c.op().unwrap().cycles()))
         .sum();
     assert_eq!(insn_cycles, 700);
-    assert_eq!(r.cycles, 8 * 85_000_000 + insn_cycles);
+    // `cycles` counts the interpreter only; the delays are in the virtual time.
+    assert_eq!(r.cycles, insn_cycles);
     assert_eq!(
         r.virtual_time,
         Duration::from_nanos(cycles_to_ns(680_000_700))
     );
     assert!(r.virtual_time >= Duration::from_secs(4));
-    assert!(
-        r.wall_time < Duration::from_millis(500),
-        "{:?}",
-        r.wall_time
-    );
     assert_eq!(r.instructions, code.len() as u64);
 
     // Edges: the VM charges an instruction before its HAL call runs.
@@ -305,7 +301,8 @@ fn virtual_time_makes_four_seconds_of_delays_instant_and_exact() {
     // By hand: 6+6+60 (pinMode) + 6+6+40 = 124 cycles = 729 ns; the LOW edge 500 ms + 78 cycles later.
     assert_eq!(got[0].2, 729);
     assert_eq!(got[1].2, cycles_to_ns(124 + 85_000_000 + 78));
-    assert_eq!(reg(&mut t, "DWT.CYCCNT"), r.cycles as u32);
+    // The core's cycle counter runs through the delays too (board time at 170 MHz).
+    assert_eq!(reg(&mut t, "DWT.CYCCNT"), 680_000_700);
 }
 
 /// Modelled interpreter cycles of `code` (each instruction executed once).
@@ -406,7 +403,8 @@ fn console_bytes_take_ten_bit_times_each() {
     // micros() after PUSH, PUSH, PRINTF (5 bytes on the wire), MICROS.
     let at = 6 + 6 + 120 + 5 * byte_cycles + 20;
     assert_eq!(t.vm_state().unwrap().globals[0], (at / 170) as i32);
-    assert_eq!(r.cycles, at + 7 + 4);
+    // Interpreter cycles only (STORE_GLOBAL, HALT after MICROS), not the UART's bit times.
+    assert_eq!(r.cycles, 6 + 6 + 120 + 20 + 7 + 4);
     assert_eq!(reg(&mut t, "USART1.TDR"), u32::from(b'\n'));
 }
 
@@ -440,30 +438,33 @@ fn virtual_time_budget_ends_in_budget_exceeded_at_the_deadline() {
     };
     assert_eq!(f.error, VmError::BudgetExceeded);
     assert_eq!(f.pc, 1, "inside DELAY");
-    assert!(
-        r.virtual_time >= Duration::from_secs(1),
-        "{:?}",
-        r.virtual_time
-    );
-    assert!(
-        r.virtual_time < Duration::from_micros(1_000_001),
-        "{:?}",
-        r.virtual_time
-    );
-    assert!(r.wall_time < Duration::from_millis(500));
+    // Nine full 100 ms iterations, then the tenth DELAY (called at `tenth`) waits until the
+    // deadline in whole µs: the clock ends at 1 s plus the sub-µs cycles it had then.
+    let tenth = 9 * (17_000_000 + cycles_of(&code)) + cycles_of(&code[..2]);
+    let end = 170_000_000 + tenth % 170;
+    assert_eq!(r.cycles, 9 * cycles_of(&code) + cycles_of(&code[..2]));
+    assert_eq!(r.virtual_time, Duration::from_nanos(cycles_to_ns(end)));
 
-    // A compute-only loop is stopped between slices.
+    // A compute-only loop is stopped between slices: the first slice boundary at or after
+    // 1 ms (170 000 cycles) of 1 000 JMPs each.
     let b = Budget {
         virtual_time: Duration::from_millis(1),
         ..budget()
     };
     let mut t = SimTarget::new();
     t.set_slice(1_000);
-    t.load(&image(&[i(Opcode::Jmp, 0)], &[])).unwrap();
+    let jmp = [i(Opcode::Jmp, 0)];
+    t.load(&image(&jmp, &[])).unwrap();
     let r = t.run(&b).unwrap();
     assert!(matches!(r.end, RunEnd::Fault(f) if f.error == VmError::BudgetExceeded));
-    assert!(r.virtual_time >= Duration::from_millis(1));
-    assert!(r.virtual_time < Duration::from_millis(1) + Duration::from_micros(30));
+    let slice_cycles = 1_000 * cycles_of(&jmp);
+    let slices = 170_000_u64.div_ceil(slice_cycles);
+    assert_eq!(r.instructions, slices * 1_000);
+    assert_eq!(r.cycles, slices * slice_cycles);
+    assert_eq!(
+        r.virtual_time,
+        Duration::from_nanos(cycles_to_ns(slices * slice_cycles))
+    );
 }
 
 #[test]
@@ -479,7 +480,6 @@ fn wall_timeout_is_enforced_between_slices() {
     let r = t.run(&b).unwrap();
     assert_eq!(r.end, RunEnd::WallTimeout);
     assert!(r.wall_time >= Duration::from_millis(50));
-    assert!(r.wall_time < Duration::from_secs(2), "{:?}", r.wall_time);
     assert!(r.instructions > 0);
     assert_eq!(t.vm_state().unwrap().fault, None);
 }

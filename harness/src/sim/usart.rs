@@ -19,8 +19,6 @@ pub const ISR_TEACK: u32 = 1 << 21;
 pub const ISR_REACK: u32 = 1 << 22;
 /// USART_ISR reset value (FIFO disabled): TXE | TC = `0x0000_00C0`.
 pub const ISR_RESET: u32 = ISR_TXE | ISR_TC;
-/// Console baud rate (USART1, 8N1).
-pub const BAUD: u32 = 115_200;
 /// USART_BRR for 115200 baud from a 170 MHz kernel clock (PCLK2), oversampling by 16, PRESC = 1:
 /// round(170 000 000 / 115 200) = 1476 (`0x5C4`); actual rate 115 176 baud (−0.02 %).
 pub const BRR_115200_AT_170MHZ: u32 = 1476;
@@ -63,16 +61,22 @@ impl Usart {
         u
     }
 
-    /// Reads the register at `offset` (0x00…0x2C, 4-aligned); `None` otherwise.
+    /// Reads the register at byte `offset` (0x00…0x2C, 4-aligned); the write-only RQR and ICR
+    /// read 0. `None` for any other offset.
     pub fn read(&self, offset: u32) -> Option<u32> {
         if !offset.is_multiple_of(4) {
             return None;
         }
-        self.regs.get((offset / 4) as usize).copied()
+        let value = self.regs.get((offset / 4) as usize).copied()?;
+        Some(if usart::WRITE_ONLY.contains(&offset) {
+            0
+        } else {
+            value
+        })
     }
 
     /// Whether the transmitter is usable (UE and TE set).
-    pub fn can_transmit(&self) -> bool {
+    fn can_transmit(&self) -> bool {
         let cr1 = self.regs[(usart::CR1 / 4) as usize];
         cr1 & (CR1_UE | CR1_TE) == CR1_UE | CR1_TE
     }
@@ -114,5 +118,7 @@ mod tests {
         assert_eq!(c.read(usart::TDR), Some(0x41));
         assert_eq!(c.transcript, b"A");
         assert_eq!(c.read(0x30), None);
+        assert_eq!(c.read(0x2A), None, "unaligned");
+        assert_eq!(c.read(usart::ICR), Some(0), "write-only");
     }
 }
