@@ -402,7 +402,7 @@ fn console_bytes_take_ten_bit_times_each() {
     let byte_cycles = 10 * 1476;
     // micros() after PUSH, PUSH, PRINTF (5 bytes on the wire), MICROS.
     let at = 6 + 6 + 120 + 5 * byte_cycles + 20;
-    assert_eq!(t.vm_state().unwrap().globals[0], (at / 170) as i32);
+    assert_eq!(t.vm_state().unwrap().globals[0], at / 170);
     // Interpreter cycles only (STORE_GLOBAL, HALT after MICROS), not the UART's bit times.
     assert_eq!(r.cycles, 6 + 6 + 120 + 20 + 7 + 4);
     assert_eq!(reg(&mut t, "USART1.TDR"), u32::from(b'\n'));
