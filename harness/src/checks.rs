@@ -8,21 +8,24 @@ use cockpit_vm::VmError;
 use crate::plan::{ConsoleCheck, GlobalRef, Measure, Plan, RegisterCheck, TimingCheck, VmCheck};
 use crate::program::ImageInfo;
 use crate::result::{CheckKind, CheckResult, Metric};
-use crate::target::{Budget, PinEdge, RunEnd, RunReport, TargetError, VmState};
+use crate::target::{PinEdge, RunReport, TargetError, VmState};
 use crate::timing::{self, Stats};
 
 /// Allowed rounding slack when comparing measured durations with a tolerance, in milliseconds.
 const TIMING_EPSILON_MS: f64 = 1e-9;
 /// Longest transcript excerpt quoted in an observed value, in characters.
 const EXCERPT_CHARS: usize = 240;
+/// Bytes of context quoted on each side of the first difference found by an `exact` check.
+const EXACT_CONTEXT_BYTES: usize = 20;
 
 /// Everything the board reported about one run.
 #[derive(Debug)]
 pub struct Observations {
     /// How the run ended and what it cost.
     pub report: RunReport,
-    /// Console transcript, lossily decoded as UTF-8.
-    pub console: String,
+    /// Console transcript, raw bytes (`exact` compares bytes; the other console checks see it
+    /// lossily decoded as UTF-8).
+    pub console: Vec<u8>,
     /// Pin output edges, in time order.
     pub edges: Vec<PinEdge>,
     /// One read per [`Plan::registers`] entry, in the same order.
@@ -34,20 +37,22 @@ pub struct Observations {
 /// Checks and metrics of one run.
 #[derive(Debug, Default)]
 pub struct Evaluation {
-    /// Every check, in order: run end (only on a wall-clock timeout), console, register, VM,
-    /// timing.
+    /// Every check, in order: console, register, VM, timing.
     pub checks: Vec<CheckResult>,
-    /// `instructions`, `cycles`, `virtual_ms`, `wall_ms`, then timing statistics.
+    /// [`run_metrics`], then per timed measurement `<name>` (e.g. `pin13.pulse_high_ms`): its
+    /// mean, `<name>_min` and `<name>_max` in ms when there was at least one complete interval,
+    /// and always `<name>_count` (0 when there was none).
     pub metrics: Vec<Metric>,
 }
 
 /// Judges `obs` against `plan`; `image` gives the symbol table and the setup/loop flag.
 pub fn evaluate(plan: &Plan, image: &ImageInfo, obs: &Observations) -> Evaluation {
-    let mut checks = Vec::new();
-    if obs.report.end == RunEnd::WallTimeout {
-        checks.push(wall_timeout(&plan.budget, &obs.report));
-    }
-    checks.extend(plan.console.iter().map(|c| console(c, &obs.console)));
+    let text = String::from_utf8_lossy(&obs.console);
+    let mut checks: Vec<CheckResult> = plan
+        .console
+        .iter()
+        .map(|c| console(c, &text, &obs.console))
+        .collect();
     checks.extend(
         plan.registers
             .iter()
@@ -60,32 +65,27 @@ pub fn evaluate(plan: &Plan, image: &ImageInfo, obs: &Observations) -> Evaluatio
         let intervals = timing::measure(&obs.edges, t.pin, t.measure);
         let stats = Stats::of(&intervals);
         checks.push(timing_check(t, &intervals, stats));
-        if let Some(s) = stats {
-            let name = t.metric_name();
-            if !metrics.iter().any(|m| m.name == name) {
+        // Two checks of the same measurement (e.g. with different tolerances) record it once.
+        let name = t.metric_name();
+        let count_name = format!("{name}_count");
+        if !metrics.iter().any(|m| m.name == count_name) {
+            if let Some(s) = stats {
                 metrics.extend([
                     metric(&name, "ms", s.mean_ms),
                     metric(&format!("{name}_min"), "ms", s.min_ms),
                     metric(&format!("{name}_max"), "ms", s.max_ms),
                 ]);
             }
+            metrics.push(metric(&count_name, "count", intervals.len() as f64));
         }
     }
     Evaluation { checks, metrics }
 }
 
-/// The one-line failure summary of the first failed check, if any:
-/// `register: expected 0x00001000, observed 0x00000000 (GPIOC.MODER & 0x00003000)`.
+/// The failure summary of the first failed check, if any: its [`CheckResult`] `Display` line,
+/// `register GPIOC.MODER & 0x00003000: expected 0x00001000, observed 0x00000000`.
 pub fn first_failure(checks: &[CheckResult]) -> Option<String> {
-    checks.iter().find(|c| !c.passed).map(|c| {
-        format!(
-            "{}: expected {}, observed {} ({})",
-            c.kind.as_str(),
-            c.expected,
-            c.observed,
-            c.name
-        )
-    })
+    checks.iter().find(|c| !c.passed).map(ToString::to_string)
 }
 
 fn metric(name: &str, unit: &str, value: f64) -> Metric {
@@ -96,7 +96,9 @@ fn metric(name: &str, unit: &str, value: f64) -> Metric {
     }
 }
 
-fn run_metrics(r: &RunReport) -> Vec<Metric> {
+/// The metrics of every run: `instructions` (count), `cycles` (the VM's modelled interpreter
+/// cycles), `virtual_ms` (board time) and `wall_ms` (host time).
+pub fn run_metrics(r: &RunReport) -> Vec<Metric> {
     vec![
         metric("instructions", "count", r.instructions as f64),
         metric("cycles", "cycles", r.cycles as f64),
@@ -121,24 +123,6 @@ fn check(
     }
 }
 
-fn wall_timeout(budget: &Budget, r: &RunReport) -> CheckResult {
-    check(
-        CheckKind::Vm,
-        "run end".into(),
-        format!(
-            "the run ends within the {:.1} s wall-clock timeout",
-            budget.wall_timeout.as_secs_f64()
-        ),
-        format!(
-            "wall-clock timeout after {:.1} s ({} instructions, {:.1} virtual ms)",
-            r.wall_time.as_secs_f64(),
-            r.instructions,
-            r.virtual_time.as_secs_f64() * 1e3
-        ),
-        false,
-    )
-}
-
 /// Quotes `s` (escaped), keeping its last [`EXCERPT_CHARS`] characters.
 fn excerpt(s: &str) -> String {
     let n = s.chars().count();
@@ -158,7 +142,59 @@ fn transcript_summary(transcript: &str) -> String {
     }
 }
 
-fn console(c: &ConsoleCheck, transcript: &str) -> CheckResult {
+/// Index of the first byte where `a` and `b` differ (the length of the shorter one if it is a
+/// prefix of the other); `None` if they are equal.
+fn first_difference(a: &[u8], b: &[u8]) -> Option<usize> {
+    a.iter()
+        .zip(b)
+        .position(|(x, y)| x != y)
+        .or_else(|| (a.len() != b.len()).then(|| a.len().min(b.len())))
+}
+
+/// Quotes the bytes of `text` within [`EXACT_CONTEXT_BYTES`] of offset `at` (widened to whole
+/// UTF-8 characters), with `…` where text is cut and `[end]` where it ends.
+fn around(text: &[u8], at: usize) -> String {
+    let continuation = |i: usize| text.get(i).is_some_and(|b| b & 0xC0 == 0x80);
+    let mut start = at.saturating_sub(EXACT_CONTEXT_BYTES).min(text.len());
+    while start > 0 && continuation(start) {
+        start -= 1;
+    }
+    let mut end = (at + EXACT_CONTEXT_BYTES).min(text.len());
+    while end < text.len() && continuation(end) {
+        end += 1;
+    }
+    format!(
+        "{}{:?}{}",
+        if start > 0 { "…" } else { "" },
+        String::from_utf8_lossy(&text[start..end]),
+        if end < text.len() { "…" } else { "[end]" }
+    )
+}
+
+/// The `exact` check: (observed, passed). On a mismatch the observed text gives the first
+/// differing byte offset, its line (from 1) and the text around it on both sides.
+fn exact(expected: &str, transcript: &[u8]) -> (String, bool) {
+    let want = expected.as_bytes();
+    match first_difference(want, transcript) {
+        None => (format!("the same {} bytes", transcript.len()), true),
+        Some(at) => {
+            let line = 1 + transcript[..at].iter().filter(|&&b| b == b'\n').count();
+            (
+                format!(
+                    "differs from byte {at} (line {line}): expected {}, observed {} \
+                     ({} bytes expected, {} observed)",
+                    around(want, at),
+                    around(transcript, at),
+                    want.len(),
+                    transcript.len()
+                ),
+                false,
+            )
+        }
+    }
+}
+
+fn console(c: &ConsoleCheck, transcript: &str, raw: &[u8]) -> CheckResult {
     let (name, expected, observed, passed) = match c {
         ConsoleCheck::Contains(s) => {
             let ok = transcript.contains(s.as_str());
@@ -229,13 +265,8 @@ fn console(c: &ConsoleCheck, transcript: &str) -> CheckResult {
             )
         }
         ConsoleCheck::Exact(s) => {
-            let ok = transcript.trim_end() == s.trim_end();
-            (
-                "exact".into(),
-                excerpt(s.trim_end()),
-                excerpt(transcript.trim_end()),
-                ok,
-            )
+            let (observed, ok) = exact(s, raw);
+            ("exact".into(), format!("{s:?}"), observed, ok)
         }
     };
     check(CheckKind::Console, name, expected, observed, passed)
@@ -380,6 +411,7 @@ mod tests {
     use cockpit_vm::Fault;
 
     use super::*;
+    use crate::target::RunEnd;
 
     fn plan(extra: &str) -> Plan {
         Plan::parse(
@@ -398,7 +430,7 @@ mod tests {
                 virtual_time: Duration::from_millis(20),
                 wall_time: Duration::from_millis(3),
             },
-            console: console.to_string(),
+            console: console.as_bytes().to_vec(),
             edges: Vec::new(),
             registers: Vec::new(),
             vm: VmState::default(),
@@ -443,7 +475,7 @@ sequence = ["LED", "LED", "LED"]
 [[console]]
 sequence = ["LED on", "boot"]
 [[console]]
-exact = "boot\nLED on\nLED off\ncount=3"
+exact = "boot\nLED on\nLED off\ncount=3\n"
 [[console]]
 exact = "boot"
 "#;
@@ -477,14 +509,15 @@ exact = "boot"
              [[register]]\naddress = 4\nequals = 0\n",
             &o,
         );
-        assert_eq!(r[0].name, "0x48000800 & 0x00003000");
+        assert_eq!(r[0].name, "0x48000800 (GPIOC.MODER) & 0x00003000");
         assert!(!r[0].passed);
         assert_eq!(r[0].observed, "0x00002000");
         assert!(r[1].passed);
         assert!(!r[2].passed && r[2].observed.contains("not mapped"));
         assert_eq!(
             first_failure(&r).unwrap(),
-            "register: expected 0x00001000, observed 0x00002000 (0x48000800 & 0x00003000)"
+            "register 0x48000800 (GPIOC.MODER) & 0x00003000: expected 0x00001000, \
+             observed 0x00002000"
         );
     }
 
@@ -606,11 +639,104 @@ exact = "boot"
     }
 
     #[test]
-    fn wall_timeout_fails_with_a_clear_message() {
+    fn exact_is_byte_exact() {
+        let exact = |want: &str, got: &str| {
+            results(&format!("[[console]]\nexact = {want:?}\n"), &obs(got))[0].passed
+        };
+        assert!(exact("a\nb\n", "a\nb\n"));
+        assert!(!exact("a\nb", "a\nb\n"), "a trailing newline counts");
+        assert!(!exact("a\nb\n", "a\nb"));
+        assert!(!exact("a \nb", "a\nb"), "trailing spaces count");
+        assert!(exact("", ""));
+        assert!(!exact("", "x"));
+        // Not UTF-8: compared as bytes, never equal to the decoded replacement character.
         let mut o = obs("");
-        o.report.end = RunEnd::WallTimeout;
-        let r = results("", &o);
-        assert!(!r[0].passed);
-        assert!(first_failure(&r).unwrap().contains("wall-clock timeout"));
+        o.console = vec![b'a', 0xFF];
+        assert!(!results("[[console]]\nexact = \"a\\uFFFD\"\n", &o)[0].passed);
+    }
+
+    #[test]
+    fn exact_mismatch_names_offset_line_and_both_sides() {
+        let want = format!("line one\nline two\n{}tail\n", "x".repeat(40));
+        let got = format!("line one\nline TWO\n{}tail\n", "x".repeat(40));
+        let r = &results(&format!("[[console]]\nexact = {want:?}\n"), &obs(&got))[0];
+        assert!(!r.passed);
+        // The full expected text, never cut.
+        assert_eq!(r.expected, format!("{want:?}"));
+        assert_eq!(
+            r.observed,
+            "differs from byte 14 (line 2): expected \"line one\\nline two\\nxxxxxxxxxxxxxxxx\"…, \
+             observed \"line one\\nline TWO\\nxxxxxxxxxxxxxxxx\"… (63 bytes expected, 63 observed)"
+        );
+        // One side is a prefix of the other: the shorter one ends at the difference.
+        let r = &results(
+            "[[console]]\nexact = \"no newline at the end\"\n",
+            &obs("no newline at the end\n"),
+        )[0];
+        assert!(
+            r.observed.starts_with(
+                "differs from byte 21 (line 1): expected …\"o newline at the end\"[end], \
+                 observed …\"o newline at the end\\n\"[end]"
+            ),
+            "{}",
+            r.observed
+        );
+        // Excerpts widen to whole UTF-8 characters: byte 10 is inside the fourth "€".
+        let r = &results(
+            &format!("[[console]]\nexact = \"{}!\"\n", "€".repeat(10)),
+            &obs(&format!("{}?", "€".repeat(10))),
+        )[0];
+        assert!(
+            r.observed
+                .starts_with("differs from byte 30 (line 1): expected …\"€€€€€€€!\"[end]"),
+            "{}",
+            r.observed
+        );
+    }
+
+    #[test]
+    fn timing_count_metric_is_recorded_even_without_intervals() {
+        let spec =
+            "[[timing]]\npin = 13\nmeasure = \"period\"\nexpect_ms = 10.0\ntolerance_ms = 1.0\n";
+        let names = |o: &Observations| -> Vec<(String, f64)> {
+            evaluate(&plan(spec), &image(), o)
+                .metrics
+                .into_iter()
+                .filter(|m| m.name.starts_with("pin13"))
+                .map(|m| (m.name, m.value))
+                .collect()
+        };
+        assert_eq!(
+            names(&obs("")),
+            [("pin13.period_ms_count".to_string(), 0.0)]
+        );
+        let mut o = obs("");
+        o.edges = [0u64, 10, 20]
+            .iter()
+            .map(|&ms| PinEdge {
+                pin: 13,
+                high: true,
+                at_ns: ms * 1_000_000,
+            })
+            .flat_map(|e| {
+                [
+                    e,
+                    PinEdge {
+                        high: false,
+                        at_ns: e.at_ns + 1_000_000,
+                        ..e
+                    },
+                ]
+            })
+            .collect();
+        assert_eq!(
+            names(&o),
+            [
+                ("pin13.period_ms".to_string(), 10.0),
+                ("pin13.period_ms_min".to_string(), 10.0),
+                ("pin13.period_ms_max".to_string(), 10.0),
+                ("pin13.period_ms_count".to_string(), 2.0),
+            ]
+        );
     }
 }

@@ -71,8 +71,12 @@ pub struct Plan {
     pub tags: Vec<String>,
     /// Run limits.
     pub budget: Budget,
-    /// Corner 1 inverted: compilation must fail with diagnostics matching this regex.
+    /// Corner 1 inverted: compilation must fail with diagnostics matching this regex
+    /// (multi-line mode, as console regexes). When set, the plan has no other checks and no
+    /// inputs: nothing runs.
     pub expect_compile_error: Option<Regex>,
+    /// Input levels driven onto logical pins from program start, in plan order (pins distinct).
+    pub inputs: Vec<Input>,
     /// Corner 2 checks, in plan order.
     pub console: Vec<ConsoleCheck>,
     /// Corner 3 register/memory checks, in plan order.
@@ -94,14 +98,25 @@ pub enum ConsoleCheck {
     Regex(Regex),
     /// Each item is a substring of a line strictly after the line that matched the previous item.
     Sequence(Vec<String>),
-    /// The whole transcript equals this text, both compared after trimming trailing whitespace.
+    /// The whole transcript equals this text, byte for byte (nothing is trimmed).
     Exact(String),
+}
+
+/// A level driven onto a logical pin's input from outside the board (a button, a jumper),
+/// held from program start to the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Input {
+    /// Logical pin number (`0..PIN_COUNT`).
+    pub pin: u8,
+    /// Driven level: `true` = high.
+    pub high: bool,
 }
 
 /// One register or memory word (corner 3) expectation: `read_u32(address) & mask == equals`.
 #[derive(Clone, Debug)]
 pub struct RegisterCheck {
-    /// RM0440 name as written in the plan, or the address in hex when given by address.
+    /// RM0440 name as written in the plan; when given by address, the address in hex followed
+    /// by its RM0440 name if the register map knows it (`0x48000814 (GPIOC.ODR)`).
     pub label: String,
     /// Byte address of the 32-bit word.
     pub address: u32,
@@ -215,16 +230,16 @@ struct RawPlan {
     tags: Vec<String>,
     #[serde(default)]
     budget: RawBudget,
-    #[serde(default)]
-    compile: RawCompile,
+    expect_compile_error: Option<String>,
     #[serde(default)]
     console: Vec<RawConsole>,
     #[serde(default)]
     register: Vec<RawRegister>,
-    #[serde(default)]
-    vm: RawVm,
+    vm: Option<RawVm>,
     #[serde(default)]
     timing: Vec<RawTiming>,
+    #[serde(default)]
+    input: Vec<RawInput>,
 }
 
 fn default_boards() -> Vec<String> {
@@ -237,12 +252,6 @@ struct RawBudget {
     timeout_s: Option<f64>,
     virtual_ms: Option<u64>,
     max_instructions: Option<u64>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RawCompile {
-    expect_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -285,6 +294,19 @@ struct RawTiming {
     count: Option<u32>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInput {
+    pin: u8,
+    level: String,
+}
+
+/// A regex in the multi-line mode that console checks and `expect_compile_error` use: `^` and
+/// `$` match at line starts and ends.
+fn multi_line_regex(re: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(re).multi_line(true).build()
+}
+
 /// Default wall-clock timeout, in seconds.
 const DEFAULT_TIMEOUT_S: f64 = 10.0;
 /// Default board-time budget, in milliseconds.
@@ -305,6 +327,12 @@ impl RawPlan {
         if self.program.trim().is_empty() {
             return Err(invalid("program".into(), "must not be empty".into()));
         }
+        if self.boards.is_empty() {
+            return Err(invalid(
+                "boards".into(),
+                "must name at least one board kind (an empty list would never run the plan)".into(),
+            ));
+        }
         for (i, b) in self.boards.iter().enumerate() {
             if !BOARD_KINDS.contains(&b.as_str()) {
                 return Err(invalid(
@@ -317,20 +345,43 @@ impl RawPlan {
             }
         }
         let budget = self.budget.validate().map_err(|(f, m)| invalid(f, m))?;
-        let expect_compile_error = match self.compile.expect_error {
+        let expect_compile_error = match &self.expect_compile_error {
             None => None,
             Some(re) => {
-                let program = Path::new(&self.program);
-                if program.extension().is_some_and(|e| e == "cvbc") {
+                if !crate::program::is_source(Path::new(&self.program)) {
                     return Err(invalid(
-                        "compile.expect_error".into(),
-                        "needs a source program (.c/.ino), not a .cvbc image".into(),
+                        "expect_compile_error".into(),
+                        "needs a source program (.c/.ino), not an image".into(),
                     ));
                 }
-                Some(
-                    Regex::new(&re)
-                        .map_err(|e| invalid("compile.expect_error".into(), e.to_string()))?,
-                )
+                let present = [
+                    ("console", "[[console]]", !self.console.is_empty()),
+                    ("register", "[[register]]", !self.register.is_empty()),
+                    ("vm", "[vm]", self.vm.is_some()),
+                    ("timing", "[[timing]]", !self.timing.is_empty()),
+                    ("input", "[[input]]", !self.input.is_empty()),
+                ];
+                if let Some((field, table, _)) = present.iter().find(|p| p.2) {
+                    return Err(invalid(
+                        (*field).into(),
+                        format!(
+                            "{table} cannot be combined with `expect_compile_error`: \
+                             when compilation must fail, nothing runs"
+                        ),
+                    ));
+                }
+                let re = multi_line_regex(re)
+                    .map_err(|e| invalid("expect_compile_error".into(), e.to_string()))?;
+                if re.is_match("") {
+                    return Err(invalid(
+                        "expect_compile_error".into(),
+                        format!(
+                            "/{}/ matches the empty string, so any diagnostics match",
+                            re.as_str()
+                        ),
+                    ));
+                }
+                Some(re)
             }
         };
         let console = self
@@ -351,7 +402,11 @@ impl RawPlan {
                     .map_err(|(f, m)| invalid(format!("register[{i}]{f}"), m))
             })
             .collect::<Result<_, _>>()?;
-        let vm = self.vm.validate().map_err(|(f, m)| invalid(f, m))?;
+        let vm = self
+            .vm
+            .unwrap_or_default()
+            .validate()
+            .map_err(|(f, m)| invalid(f, m))?;
         let timing = self
             .timing
             .into_iter()
@@ -361,6 +416,19 @@ impl RawPlan {
                     .map_err(|(f, m)| invalid(format!("timing[{i}]{f}"), m))
             })
             .collect::<Result<_, _>>()?;
+        let mut inputs: Vec<Input> = Vec::with_capacity(self.input.len());
+        for (i, raw) in self.input.into_iter().enumerate() {
+            let input = raw
+                .validate()
+                .map_err(|(f, m)| invalid(format!("input[{i}]{f}"), m))?;
+            if let Some(j) = inputs.iter().position(|other| other.pin == input.pin) {
+                return Err(invalid(
+                    format!("input[{i}].pin"),
+                    format!("pin {} is already driven by input[{j}]", input.pin),
+                ));
+            }
+            inputs.push(input);
+        }
         let base = path.parent().unwrap_or(Path::new("."));
         Ok(Plan {
             path: path.to_path_buf(),
@@ -371,6 +439,7 @@ impl RawPlan {
             tags: self.tags,
             budget,
             expect_compile_error,
+            inputs,
             console,
             registers,
             vm,
@@ -427,20 +496,41 @@ impl RawConsole {
                 ),
             ));
         }
+        let non_empty = |field: &str, s: String| {
+            if s.is_empty() {
+                Err((
+                    field.to_string(),
+                    "must not be empty (every transcript contains \"\")".to_string(),
+                ))
+            } else {
+                Ok(s)
+            }
+        };
         if let Some(s) = self.contains {
-            Ok(ConsoleCheck::Contains(s))
+            Ok(ConsoleCheck::Contains(non_empty(".contains", s)?))
         } else if let Some(s) = self.not_contains {
-            Ok(ConsoleCheck::NotContains(s))
+            Ok(ConsoleCheck::NotContains(non_empty(".not_contains", s)?))
         } else if let Some(re) = self.regex {
-            RegexBuilder::new(&re)
-                .multi_line(true)
-                .build()
-                .map(ConsoleCheck::Regex)
-                .map_err(|e| (".regex".into(), e.to_string()))
+            let re = multi_line_regex(&re).map_err(|e| (".regex".to_string(), e.to_string()))?;
+            if re.is_match("") {
+                return Err((
+                    ".regex".into(),
+                    format!(
+                        "/{}/ matches the empty string, so it matches every transcript",
+                        re.as_str()
+                    ),
+                ));
+            }
+            Ok(ConsoleCheck::Regex(re))
         } else if let Some(items) = self.sequence {
             if items.is_empty() {
                 return Err((".sequence".into(), "must not be empty".into()));
             }
+            let items = items
+                .into_iter()
+                .enumerate()
+                .map(|(j, item)| non_empty(&format!(".sequence[{j}]"), item))
+                .collect::<Result<_, _>>()?;
             Ok(ConsoleCheck::Sequence(items))
         } else {
             Ok(ConsoleCheck::Exact(self.exact.unwrap_or_default()))
@@ -450,6 +540,11 @@ impl RawConsole {
 
 impl RawRegister {
     fn validate(self) -> Result<RegisterCheck, FieldError> {
+        let address_field = if self.name.is_some() {
+            ".name"
+        } else {
+            ".address"
+        };
         let (label, address) = match (self.name, self.address) {
             (Some(name), None) => {
                 let addr = regmap::resolve(&name).ok_or_else(|| {
@@ -460,7 +555,10 @@ impl RawRegister {
                 })?;
                 (name, addr)
             }
-            (None, Some(addr)) => (format!("{addr:#010x}"), addr),
+            (None, Some(addr)) => match regmap::name_of(addr) {
+                Some(name) => (format!("{addr:#010x} ({name})"), addr),
+                None => (format!("{addr:#010x}"), addr),
+            },
             _ => {
                 return Err((String::new(), "needs exactly one of name, address".into()));
             }
@@ -471,10 +569,23 @@ impl RawRegister {
                 format!("{address:#010x} is not 4-byte aligned"),
             ));
         }
+        if regmap::is_write_only(address) {
+            let name = regmap::name_of(address).unwrap_or("the register");
+            return Err((
+                address_field.into(),
+                format!("{name} is write-only (it reads as 0), so checking it proves nothing"),
+            ));
+        }
         let equals = self
             .equals
             .ok_or_else(|| (".equals".to_string(), "is required".to_string()))?;
         let mask = self.mask.unwrap_or(u32::MAX);
+        if mask == 0 {
+            return Err((
+                ".mask".into(),
+                "must not be 0 (no bits compared: the check always passes)".into(),
+            ));
+        }
         if equals & !mask != 0 {
             return Err((
                 ".equals".into(),
@@ -527,6 +638,31 @@ impl RawVm {
             error,
             stack: self.stack,
             globals,
+        })
+    }
+}
+
+impl RawInput {
+    fn validate(self) -> Result<Input, FieldError> {
+        if usize::from(self.pin) >= PIN_COUNT {
+            return Err((
+                ".pin".into(),
+                format!("logical pin {} does not exist (0..{PIN_COUNT})", self.pin),
+            ));
+        }
+        let high = match self.level.as_str() {
+            "high" => true,
+            "low" => false,
+            other => {
+                return Err((
+                    ".level".into(),
+                    format!("must be \"high\" or \"low\", got {other:?}"),
+                ));
+            }
+        };
+        Ok(Input {
+            pin: self.pin,
+            high,
         })
     }
 }
@@ -633,7 +769,7 @@ count = 4
         assert_eq!(plan.budget.wall_timeout, Duration::from_secs(10));
         assert_eq!(plan.budget.max_instructions, 50_000_000);
         assert_eq!(plan.console.len(), 2);
-        assert_eq!(plan.registers[0].label, "0x48000800");
+        assert_eq!(plan.registers[0].label, "0x48000800 (GPIOC.MODER)");
         assert_eq!(plan.registers[0].mask, 0x3000);
         assert_eq!(plan.vm.error, None);
         assert_eq!(plan.vm.stack, Some(vec![1, 2]));
@@ -717,9 +853,166 @@ count = 4
     }
 
     #[test]
-    fn expect_error_needs_source_program() {
-        let e = err("name = \"x\"\nprogram = \"p.cvbc\"\n[compile]\nexpect_error = \"x\"\n");
-        assert!(e.contains("compile.expect_error"), "{e}");
+    fn expect_compile_error_is_a_multi_line_regex_on_a_source_program() {
+        let plan =
+            parse("name = \"x\"\nprogram = \"p.c\"\nexpect_compile_error = '^p\\.c:1:1: error'\n")
+                .unwrap();
+        let re = plan.expect_compile_error.unwrap();
+        assert!(re.is_match("warning\np.c:1:1: error: nope"));
+        let e = err("name = \"x\"\nprogram = \"p.cvbc\"\nexpect_compile_error = \"x\"\n");
+        assert!(e.contains("`expect_compile_error`"), "{e}");
+        // The old `[compile]` table is gone.
+        let e = err("name = \"x\"\nprogram = \"p.c\"\n[compile]\nexpect_error = \"x\"\n");
+        assert!(e.contains("compile"), "{e}");
+    }
+
+    #[test]
+    fn expect_compile_error_excludes_every_run_time_key() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\nexpect_compile_error = \"countr\"\n";
+        for (extra, field, table) in [
+            ("[[console]]\ncontains = \"a\"\n", "console", "[[console]]"),
+            (
+                "[[register]]\nname = \"GPIOC.ODR\"\nequals = 0\n",
+                "register",
+                "[[register]]",
+            ),
+            ("[vm]\n", "vm", "[vm]"),
+            ("[vm]\nerror = \"NONE\"\n", "vm", "[vm]"),
+            (
+                "[[timing]]\npin = 1\nmeasure = \"period\"\nexpect_ms = 1.0\ntolerance_ms = 1.0\n",
+                "timing",
+                "[[timing]]",
+            ),
+            (
+                "[[input]]\npin = 16\nlevel = \"low\"\n",
+                "input",
+                "[[input]]",
+            ),
+        ] {
+            let e = err(&format!("{base}{extra}"));
+            assert!(e.starts_with("plans/t.toml"), "{e}");
+            assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
+            assert!(
+                e.contains(table) && e.contains("expect_compile_error"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn vacuous_checks_are_rejected() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n";
+        let cases = [
+            ("[[console]]\ncontains = \"\"\n", "console[0].contains"),
+            (
+                "[[console]]\nnot_contains = \"\"\n",
+                "console[0].not_contains",
+            ),
+            ("[[console]]\nsequence = []\n", "console[0].sequence"),
+            (
+                "[[console]]\nsequence = [\"a\", \"\"]\n",
+                "console[0].sequence[1]",
+            ),
+            ("[[console]]\nregex = \"x*\"\n", "console[0].regex"),
+            ("[[console]]\nregex = \"^$\"\n", "console[0].regex"),
+            ("[[console]]\nregex = \"a|\"\n", "console[0].regex"),
+            (
+                "[[register]]\nname = \"GPIOC.ODR\"\nmask = 0\nequals = 0\n",
+                "register[0].mask",
+            ),
+            (
+                "[[register]]\nname = \"GPIOC.BSRR\"\nequals = 0\n",
+                "register[0].name",
+            ),
+            (
+                "[[register]]\nname = \"GPIOA.BRR\"\nequals = 0\n",
+                "register[0].name",
+            ),
+            (
+                "[[register]]\nname = \"USART1.RQR\"\nequals = 0\n",
+                "register[0].name",
+            ),
+            (
+                "[[register]]\nname = \"USART2.ICR\"\nequals = 0\n",
+                "register[0].name",
+            ),
+            (
+                "[[register]]\naddress = 0x48000818\nequals = 0\n",
+                "register[0].address",
+            ),
+            ("boards = []\n", "boards"),
+        ];
+        for (extra, field) in cases {
+            let e = err(&format!("{base}{extra}"));
+            assert!(e.starts_with("plans/t.toml"), "{e}");
+            assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
+        }
+        assert!(
+            err(&format!(
+                "{base}[[register]]\naddress = 0x48000818\nequals = 0\n"
+            ))
+            .contains("GPIOC.BSRR is write-only")
+        );
+        // An empty `exact` is meaningful: the program prints nothing.
+        let plan = parse(&format!("{base}[[console]]\nexact = \"\"\n")).unwrap();
+        assert!(matches!(&plan.console[0], ConsoleCheck::Exact(s) if s.is_empty()));
+        // Readable neighbours of write-only registers are fine; USARTx.TDR reads back the last
+        // byte written (RM0440: read/write).
+        parse(&format!(
+            "{base}[[register]]\nname = \"GPIOC.IDR\"\nequals = 0\n"
+        ))
+        .unwrap();
+        parse(&format!(
+            "{base}[[register]]\nname = \"USART1.ISR\"\nmask = 0x80\nequals = 0x80\n"
+        ))
+        .unwrap();
+        parse(&format!(
+            "{base}[[register]]\nname = \"USART1.TDR\"\nequals = 10\n"
+        ))
+        .unwrap();
+    }
+
+    #[test]
+    fn registers_given_by_address_are_labelled_with_their_rm0440_name() {
+        let plan = parse(
+            "name = \"x\"\nprogram = \"p.c\"\n\
+             [[register]]\naddress = 0x48000814\nequals = 0\n\
+             [[register]]\naddress = 0x10000000\nequals = 0\n",
+        )
+        .unwrap();
+        assert_eq!(plan.registers[0].label, "0x48000814 (GPIOC.ODR)");
+        assert_eq!(plan.registers[1].label, "0x10000000");
+    }
+
+    #[test]
+    fn inputs_are_parsed_and_validated() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n";
+        let plan = parse(&format!(
+            "{base}[[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 3\nlevel = \"high\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            plan.inputs,
+            [
+                Input {
+                    pin: 16,
+                    high: false
+                },
+                Input { pin: 3, high: true }
+            ]
+        );
+        for (extra, field) in [
+            ("[[input]]\npin = 17\nlevel = \"low\"\n", "input[0].pin"),
+            ("[[input]]\npin = 1\nlevel = \"mid\"\n", "input[0].level"),
+            (
+                "[[input]]\npin = 1\nlevel = \"low\"\n[[input]]\npin = 1\nlevel = \"high\"\n",
+                "input[1].pin",
+            ),
+        ] {
+            let e = err(&format!("{base}{extra}"));
+            assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
+        }
+        assert!(err(&format!("{base}[[input]]\npin = 1\n")).contains("level"));
     }
 
     #[test]

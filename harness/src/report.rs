@@ -2,59 +2,11 @@
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-use serde::Serialize;
 
-use crate::result::{TestResult, Verdict};
+use crate::result::{Summary, TestResult, Verdict};
 
 /// Longest first-failure text shown in a table cell, in characters.
 const TABLE_FAILURE_CHARS: usize = 80;
-
-/// Verdict counts of a run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Tests that passed.
-    pub passed: u32,
-    /// Tests with at least one failed check.
-    pub failed: u32,
-    /// Tests that could not be judged.
-    pub errors: u32,
-}
-
-impl Summary {
-    /// Counts the verdicts of `results`.
-    pub fn of(results: &[TestResult]) -> Summary {
-        let mut s = Summary::default();
-        for r in results {
-            s.add(r.verdict);
-        }
-        s
-    }
-
-    /// Counts one more verdict.
-    pub fn add(&mut self, verdict: Verdict) {
-        match verdict {
-            Verdict::Pass => self.passed += 1,
-            Verdict::Fail => self.failed += 1,
-            Verdict::Error => self.errors += 1,
-        }
-    }
-
-    /// Whether every test passed.
-    pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.errors == 0
-    }
-}
-
-impl std::fmt::Display for Summary {
-    /// `N passed, N failed, N errors`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} passed, {} failed, {} errors",
-            self.passed, self.failed, self.errors
-        )
-    }
-}
 
 /// The value of metric `name` in `r`, if recorded.
 fn metric(r: &TestResult, name: &str) -> Option<f64> {
@@ -132,17 +84,10 @@ pub fn failure_details(results: &[TestResult]) -> String {
             }
         }
         for c in failed {
-            out.push_str(&format!("  - {} {}\n", c.kind.as_str(), c.name));
-            out.push_str(&format!("      expected: {}\n", indent(&c.expected)));
-            out.push_str(&format!("      observed: {}\n", indent(&c.observed)));
+            out.push_str(&format!("  - {}\n", c.to_string().replace('\n', "\n    ")));
         }
     }
     out
-}
-
-/// Indents continuation lines of a multi-line value to line up under `expected: `.
-fn indent(s: &str) -> String {
-    s.replace('\n', "\n                ")
 }
 
 /// Machine-readable report: `{"summary": {passed, failed, errors}, "results": [TestResult…]}`
@@ -189,15 +134,7 @@ fn junit_case(r: &TestResult) -> TestCase {
                 .checks
                 .iter()
                 .filter(|c| !c.passed)
-                .map(|c| {
-                    format!(
-                        "{} {}: expected {}, observed {}",
-                        c.kind.as_str(),
-                        c.name,
-                        c.expected,
-                        c.observed
-                    )
-                })
+                .map(ToString::to_string)
                 .collect();
             let description = if failed.is_empty() {
                 r.failure.clone().unwrap_or_default()
@@ -268,14 +205,6 @@ mod tests {
     }
 
     #[test]
-    fn summary_counts_and_line() {
-        let s = Summary::of(&sample());
-        assert_eq!(s.to_string(), "1 passed, 1 failed, 1 errors");
-        assert!(!s.all_passed());
-        assert!(Summary::of(&sample()[..1]).all_passed());
-    }
-
-    #[test]
     fn table_has_a_row_per_test() {
         let text = table(&sample()).to_string();
         for needle in ["blinky", "broken", "bad", "1234", "register: expected 1"] {
@@ -288,7 +217,10 @@ mod tests {
         let d = failure_details(&sample());
         assert!(!d.contains("blinky"), "{d}");
         assert!(d.contains("broken [fail]"), "{d}");
-        assert!(d.contains("expected: 0x00000001"), "{d}");
+        assert!(
+            d.contains("  - register GPIOC.ODR: expected 0x00000001, observed 0x00000000\n"),
+            "{d}"
+        );
         assert!(d.contains("bad [error]"), "{d}");
         assert!(failure_details(&sample()[..1]).is_empty());
     }
@@ -309,7 +241,7 @@ mod tests {
         assert!(xml.contains(r#"failures="1""#), "{xml}");
         assert!(xml.contains(r#"errors="1""#), "{xml}");
         assert!(
-            xml.contains("expected 0x00000001, observed 0x00000000"),
+            xml.contains("register GPIOC.ODR: expected 0x00000001, observed 0x00000000"),
             "{xml}"
         );
         assert!(xml.contains("hello &lt;world&gt; &amp; co"), "{xml}");

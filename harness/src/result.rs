@@ -75,11 +75,73 @@ pub struct CheckResult {
     pub passed: bool,
 }
 
+impl std::fmt::Display for CheckResult {
+    /// The check in one line, as every report quotes it:
+    /// `register GPIOC.MODER & 0x00003000: expected 0x00001000, observed 0x00000000`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: expected {}, observed {}",
+            self.kind.as_str(),
+            self.name,
+            self.expected,
+            self.observed
+        )
+    }
+}
+
+/// Verdict counts of a run (reports, the closing line, and the stored run totals).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Tests with verdict `pass`.
+    pub passed: u32,
+    /// Tests with verdict `fail` (at least one failed check).
+    pub failed: u32,
+    /// Tests with verdict `error` (could not be judged).
+    pub errors: u32,
+}
+
+impl Summary {
+    /// Counts the verdicts of `results`.
+    pub fn of(results: &[TestResult]) -> Summary {
+        let mut s = Summary::default();
+        for r in results {
+            s.add(r.verdict);
+        }
+        s
+    }
+
+    /// Counts one more verdict.
+    pub fn add(&mut self, verdict: Verdict) {
+        match verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Error => self.errors += 1,
+        }
+    }
+
+    /// Whether every test passed.
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0 && self.errors == 0
+    }
+}
+
+impl std::fmt::Display for Summary {
+    /// `N passed, N failed, N errors`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} passed, {} failed, {} errors",
+            self.passed, self.failed, self.errors
+        )
+    }
+}
+
 /// One measured quantity, kept for history and regression detection.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Metric {
     /// Metric name: `instructions`, `cycles`, `virtual_ms`, `wall_ms`, or a timing measurement
-    /// such as `pin13.pulse_high_ms`.
+    /// such as `pin13.pulse_high_ms` (with `_min`, `_max` and `_count` companions).
     pub name: String,
     /// Unit: `count`, `cycles`, `ms`.
     pub unit: String,
@@ -98,7 +160,7 @@ pub struct TestResult {
     pub board: TargetInfo,
     /// The verdict.
     pub verdict: Verdict,
-    /// For `fail`/`error`: one-line summary of why (first failed check, or the error).
+    /// For `fail`/`error`: why — the first failed check (its `Display` line), or the error.
     pub failure: Option<String>,
     /// All evaluated checks, in plan order.
     pub checks: Vec<CheckResult>,
@@ -113,4 +175,41 @@ pub struct TestResult {
 
 fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64() * 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_displays_as_kind_name_expected_observed() {
+        let c = CheckResult {
+            kind: CheckKind::Register,
+            name: "GPIOC.MODER & 0x00003000".into(),
+            expected: "0x00001000".into(),
+            observed: "0x00000000".into(),
+            passed: false,
+        };
+        assert_eq!(
+            c.to_string(),
+            "register GPIOC.MODER & 0x00003000: expected 0x00001000, observed 0x00000000"
+        );
+    }
+
+    #[test]
+    fn summary_counts_verdicts() {
+        let mut s = Summary::default();
+        for v in [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Pass] {
+            s.add(v);
+        }
+        assert_eq!(s.to_string(), "2 passed, 1 failed, 1 errors");
+        assert!(!s.all_passed());
+        assert!(
+            Summary {
+                passed: 3,
+                ..Default::default()
+            }
+            .all_passed()
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! The runner: runs each plan ([`Job`], from [`crate::discover`]) on its own board, and judges it.
 //!
-//! Per plan: build the program (corner 1), load it, run it under the plan's budget, collect the
-//! observations, evaluate the checks ([`crate::checks`]). Plans run concurrently on worker
+//! Per plan: build the program (corner 1), load it, drive the plan's inputs, run it under the
+//! plan's budget, collect the observations, evaluate the checks ([`crate::checks`]). A run
+//! stopped by the wall-clock timeout cannot be judged: its verdict is `error`. Plans run concurrently on worker
 //! threads, each on a fresh board from the caller's factory; results come back to the calling
 //! thread one by one as they finish, so the caller can store each at once. Bad input never
 //! panics and never stops the other plans: an invalid plan, a missing program or a board
@@ -19,7 +20,7 @@ use crate::discover::Job;
 use crate::plan::Plan;
 use crate::program::{self, BuildError};
 use crate::result::{CheckKind, CheckResult, TestResult, Verdict};
-use crate::target::{Target, TargetError, TargetInfo};
+use crate::target::{RunEnd, Target, TargetError, TargetInfo};
 
 /// Runs `jobs` on up to `threads` worker threads (at least 1), each test on a new board made by
 /// `make_board(i)` (`i` = job index). Calls `on_result` on the calling thread
@@ -206,10 +207,28 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         }
         Err(e) => return Err(format!("loading the image failed: {e}")),
     }
+    for input in &plan.inputs {
+        target
+            .drive_input(input.pin, input.high)
+            .map_err(|e| format!("driving input pin {} failed: {e}", input.pin))?;
+    }
     let report = target
         .run(&plan.budget)
         .map_err(|e| format!("running the program failed: {e}"))?;
-    let console = String::from_utf8_lossy(target.console()).into_owned();
+    if report.end == RunEnd::WallTimeout {
+        // Keep what the run produced, for the record; the checks are not judged.
+        result.console = String::from_utf8_lossy(target.console()).into_owned();
+        result.metrics = checks::run_metrics(&report);
+        return Err(format!(
+            "wall-clock timeout: the run was stopped after {:?}, over the {:?} of \
+             budget.timeout_s ({} instructions, {:.3} virtual ms)",
+            report.wall_time,
+            plan.budget.wall_timeout,
+            report.instructions,
+            report.virtual_time.as_secs_f64() * 1e3
+        ));
+    }
+    let console = target.console().to_vec();
     let edges = target.pin_edges().to_vec();
     let registers = plan
         .registers
@@ -235,7 +254,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     let eval = checks::evaluate(plan, &image.info, &obs);
     result.checks.extend(eval.checks);
     result.metrics = eval.metrics;
-    result.console = obs.console;
+    result.console = String::from_utf8_lossy(&obs.console).into_owned();
     Ok(())
 }
 
@@ -262,6 +281,8 @@ mod tests {
         end: Option<RunEnd>,
         panic_on_run: bool,
         budget_seen: Option<Budget>,
+        inputs: Vec<(u8, bool)>,
+        wall_time: Duration,
     }
 
     impl Target for FakeTarget {
@@ -270,6 +291,13 @@ mod tests {
                 kind: "sim".into(),
                 id: "fake-0".into(),
             }
+        }
+        fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
+            if pin > 16 {
+                return Err(TargetError::Board(format!("no pin {pin}")));
+            }
+            self.inputs.push((pin, high));
+            Ok(())
         }
         fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
             if image.len() > 4096 {
@@ -289,7 +317,7 @@ mod tests {
                 instructions: 42,
                 cycles: 420,
                 virtual_time: Duration::from_millis(7),
-                wall_time: Duration::from_millis(1),
+                wall_time: self.wall_time,
             })
         }
         fn console(&self) -> &[u8] {
@@ -391,8 +419,51 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Fail);
         assert_eq!(
             r.failure.unwrap(),
-            "register: expected 0x00001000, observed 0x00000000 (GPIOC.MODER & 0x00003000)"
+            "register GPIOC.MODER & 0x00003000: expected 0x00001000, observed 0x00000000"
         );
+    }
+
+    #[test]
+    fn wall_clock_timeout_is_an_error_naming_the_durations() {
+        let dir = fixture(0);
+        let mut t = FakeTarget {
+            end: Some(RunEnd::WallTimeout),
+            wall_time: Duration::from_micros(1_500_250),
+            console: b"partial".to_vec(),
+            ..Default::default()
+        };
+        let r = run_one(
+            dir.path(),
+            "name = \"t\"\nprogram = \"prog.cvbc\"\n[budget]\ntimeout_s = 1.5\n\
+             [[console]]\ncontains = \"partial\"\n",
+            &mut t,
+        );
+        assert_eq!(r.verdict, Verdict::Error);
+        let failure = r.failure.unwrap();
+        assert!(
+            failure.starts_with(
+                "wall-clock timeout: the run was stopped after 1.50025s, over the 1.5s"
+            ),
+            "{failure}"
+        );
+        // Only corner 1 was judged; what the run produced is kept.
+        assert_eq!(r.checks.len(), 1);
+        assert_eq!(r.console, "partial");
+        assert_eq!(r.metrics[0].name, "instructions");
+    }
+
+    #[test]
+    fn inputs_are_driven_before_the_run() {
+        let dir = fixture(0);
+        let mut t = FakeTarget::default();
+        let r = run_one(
+            dir.path(),
+            "name = \"i\"\nprogram = \"prog.cvbc\"\n\
+             [[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 2\nlevel = \"high\"\n",
+            &mut t,
+        );
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+        assert_eq!(t.inputs, [(16, false), (2, true)]);
     }
 
     #[test]
@@ -575,7 +646,7 @@ mod tests {
             run_one(
                 d,
                 &format!(
-                    "name = \"x\"\nprogram = \"{}\"\n[compile]\nexpect_error = \"{re}\"\n",
+                    "name = \"x\"\nprogram = \"{}\"\nexpect_compile_error = \"{re}\"\n",
                     "bad.c"
                 ),
                 &mut FakeTarget::default(),
@@ -585,7 +656,7 @@ mod tests {
         assert_eq!(expect("something else").verdict, Verdict::Fail);
         let r = run_one(
             d,
-            "name = \"y\"\nprogram = \"ok.c\"\n[compile]\nexpect_error = \"x\"\n",
+            "name = \"y\"\nprogram = \"ok.c\"\nexpect_compile_error = \"x\"\n",
             &mut FakeTarget::default(),
         );
         assert_eq!(r.verdict, Verdict::Fail);

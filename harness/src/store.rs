@@ -3,7 +3,7 @@
 //! Schema (repo-root `migrations/`, applied automatically by [`Store::open`]):
 //!
 //! * `runs` — one row per `cockpit run`: who/what/where ([`RunInfo`]) and, once finished, the
-//!   totals ([`RunSummary`]). `finished_at_ms` stays `NULL` if the run crashed; the tests it
+//!   end time and totals ([`Summary`]). `finished_at_ms` stays `NULL` if the run crashed; the tests it
 //!   recorded are kept.
 //! * `test_results` — one row per test (plan × board), with verdict, failure summary, wall
 //!   duration (ms) and the console transcript, stored verbatim.
@@ -23,7 +23,7 @@ use serde::Serialize;
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
+use crate::result::{CheckKind, CheckResult, Metric, Summary, TestResult, Verdict};
 
 /// The migrations in the repo-root `migrations/` folder, embedded at compile time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -107,19 +107,6 @@ pub struct RunInfo {
     pub command: String,
 }
 
-/// Totals of a finished run, recorded by [`Store::finish_run`].
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RunSummary {
-    /// End time, Unix epoch milliseconds.
-    pub finished_at_ms: i64,
-    /// Tests with verdict `pass`.
-    pub passed: u32,
-    /// Tests with verdict `fail`.
-    pub failed: u32,
-    /// Tests with verdict `error`.
-    pub errors: u32,
-}
-
 /// One point of a test's metric history (see [`Store::history`]).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryRow {
@@ -143,15 +130,18 @@ pub struct HistoryRow {
     pub value: f64,
 }
 
-/// A run as stored: its id, identity and, if it finished, its totals.
+/// A run as stored: its id, identity and, if it finished, its end time and totals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StoredRun {
     /// Run id (from [`Store::begin_run`]).
     pub id: i64,
     /// What [`Store::begin_run`] recorded.
     pub info: RunInfo,
-    /// What [`Store::finish_run`] recorded; `None` if the run never finished (crash, Ctrl-C).
-    pub summary: Option<RunSummary>,
+    /// End time recorded by [`Store::finish_run`], Unix epoch milliseconds; `None` if the run
+    /// never finished (crash, Ctrl-C). Set exactly when `summary` is.
+    pub finished_at_ms: Option<i64>,
+    /// Totals recorded by [`Store::finish_run`]; `None` if the run never finished.
+    pub summary: Option<Summary>,
 }
 
 /// A test result as stored (see [`Store::results`]).
@@ -365,11 +355,17 @@ impl Store {
         Ok(())
     }
 
-    /// Marks run `run_id` finished with its totals. Calling it again overwrites the totals.
+    /// Marks run `run_id` finished at `finished_at_ms` (Unix epoch milliseconds) with its
+    /// totals. Calling it again overwrites both.
     ///
     /// Errors: [`StoreError::Invalid`] if there is no such run, [`StoreError::Query`] on a
     /// database error.
-    pub async fn finish_run(&self, run_id: i64, summary: &RunSummary) -> Result<(), StoreError> {
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        finished_at_ms: i64,
+        summary: &Summary,
+    ) -> Result<(), StoreError> {
         let operation = format!("finish run {run_id}");
         let (passed, failed, errors) = (
             i64::from(summary.passed),
@@ -378,7 +374,7 @@ impl Store {
         );
         let done = sqlx::query!(
             "UPDATE runs SET finished_at_ms = ?, passed = ?, failed = ?, errors = ? WHERE id = ?",
-            summary.finished_at_ms,
+            finished_at_ms,
             passed,
             failed,
             errors,
@@ -393,11 +389,12 @@ impl Store {
         Ok(())
     }
 
-    /// The metric history of test `test_name`, newest run first (by run start time, then run
-    /// id), at most `limit` rows. One row per (result, metric): without a `metric` filter a
-    /// result contributes one row per metric, in metric-name order. `board_kind` keeps only
-    /// results from that board kind. Results without metrics (or without the requested
-    /// metric) do not appear. Unfinished runs are included. `limit = 0` returns no rows.
+    /// The metric history of test `test_name` over its `limit` newest runs, newest run first (by
+    /// run start time, then run id). Only runs with at least one selected row count towards
+    /// `limit`, and each contributes all its rows: one per (result, metric), in metric-name
+    /// order within a result. `metric` keeps only that metric; `board_kind` keeps only results
+    /// from that board kind. Results without metrics (or without the requested metric) do not
+    /// appear. Unfinished runs are included. `limit = 0` returns no rows.
     pub async fn history(
         &self,
         test_name: &str,
@@ -408,17 +405,31 @@ impl Store {
         let limit = i64::from(limit);
         let rows = sqlx::query_as!(
             HistoryRow,
-            r#"SELECT r.id AS "run_id!: i64", r.started_at_ms, r.git_commit,
-                      t.board_kind, t.board_id, t.verdict,
-                      m.name AS metric, m.unit, m.value
-               FROM test_results t
-               JOIN runs r ON r.id = t.run_id
-               JOIN metrics m ON m.result_id = t.id
-               WHERE t.test_name = ?1
-                 AND (?2 IS NULL OR m.name = ?2)
-                 AND (?3 IS NULL OR t.board_kind = ?3)
-               ORDER BY r.started_at_ms DESC, r.id DESC, t.id DESC, m.name ASC, m.rowid ASC
-               LIMIT ?4"#,
+            r#"WITH selected AS (
+                   SELECT r.id AS run_id, r.started_at_ms, r.git_commit,
+                          t.id AS result_id, t.board_kind, t.board_id, t.verdict,
+                          m.name AS metric, m.unit, m.value, m.rowid AS metric_row
+                   FROM test_results t
+                   JOIN runs r ON r.id = t.run_id
+                   JOIN metrics m ON m.result_id = t.id
+                   WHERE t.test_name = ?1
+                     AND (?2 IS NULL OR m.name = ?2)
+                     AND (?3 IS NULL OR t.board_kind = ?3)
+               ),
+               recent AS (
+                   SELECT DISTINCT run_id, started_at_ms FROM selected
+                   ORDER BY started_at_ms DESC, run_id DESC
+                   LIMIT ?4
+               )
+               SELECT s.run_id AS "run_id!: i64", s.started_at_ms AS "started_at_ms!: i64",
+                      s.git_commit, s.board_kind AS "board_kind!: String",
+                      s.board_id AS "board_id!: String", s.verdict AS "verdict!: String",
+                      s.metric AS "metric!: String", s.unit AS "unit!: String",
+                      s.value AS "value!: f64"
+               FROM selected s
+               WHERE s.run_id IN (SELECT run_id FROM recent)
+               ORDER BY s.started_at_ms DESC, s.run_id DESC, s.result_id DESC, s.metric ASC,
+                        s.metric_row ASC"#,
             test_name,
             metric,
             board_kind,
@@ -448,8 +459,7 @@ impl Store {
             u32::try_from(n).map_err(|_| self.invalid(operation.clone(), format!("{what} = {n}")))
         };
         let summary = match r.finished_at_ms {
-            Some(finished_at_ms) => Some(RunSummary {
-                finished_at_ms,
+            Some(_) => Some(Summary {
                 passed: count(r.passed, "passed")?,
                 failed: count(r.failed, "failed")?,
                 errors: count(r.errors, "errors")?,
@@ -468,6 +478,7 @@ impl Store {
                 started_at_ms: r.started_at_ms,
                 command: r.command,
             },
+            finished_at_ms: r.finished_at_ms,
             summary,
         }))
     }
@@ -651,13 +662,15 @@ mod tests {
         for r in [&pass, &fail, &error] {
             store.record_test(run, r).await.unwrap();
         }
-        let summary = RunSummary {
-            finished_at_ms: 1_700_000_004_321,
+        let summary = Summary {
             passed: 1,
             failed: 1,
             errors: 1,
         };
-        store.finish_run(run, &summary).await.unwrap();
+        store
+            .finish_run(run, 1_700_000_004_321, &summary)
+            .await
+            .unwrap();
 
         let stored = store.run(run).await.unwrap().unwrap();
         assert_eq!(
@@ -665,6 +678,7 @@ mod tests {
             StoredRun {
                 id: run,
                 info: run_info,
+                finished_at_ms: Some(1_700_000_004_321),
                 summary: Some(summary)
             }
         );
@@ -780,6 +794,30 @@ mod tests {
             .unwrap();
         let got: Vec<_> = limited.iter().map(|h| h.run_id).collect();
         assert_eq!(got, [r3, r2]);
+        // The limit counts runs, not rows: every metric of the two newest runs.
+        let limited = store.history("blinky", None, None, 2).await.unwrap();
+        let got: Vec<_> = limited
+            .iter()
+            .map(|h| (h.run_id, h.metric.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (r3, "cycles"),
+                (r3, "virtual_ms"),
+                (r2, "cycles"),
+                (r2, "virtual_ms")
+            ]
+        );
+        // Runs without a selected row do not use up the limit.
+        let sim = store
+            .history("blinky", Some("cycles"), Some("sim"), 1)
+            .await
+            .unwrap();
+        assert_eq!(sim.iter().map(|h| h.run_id).collect::<Vec<_>>(), [r3]);
+        let sim = store.history("blinky", None, Some("sim"), 2).await.unwrap();
+        let got: Vec<_> = sim.iter().map(|h| h.run_id).collect();
+        assert_eq!(got, [r3, r3, r1, r1]);
 
         assert!(
             store
@@ -887,6 +925,7 @@ mod tests {
         let store = Store::open(&path).await.unwrap();
         let stored = store.run(run).await.unwrap().unwrap();
         assert_eq!(stored.summary, None, "never finished");
+        assert_eq!(stored.finished_at_ms, None);
         let results = store.results(run).await.unwrap();
         let names: Vec<_> = results.iter().map(|r| r.test_name.as_str()).collect();
         assert_eq!(names, ["blinky", "fib"]);
@@ -956,13 +995,10 @@ mod tests {
         assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
         assert!(store.results(run).await.unwrap().is_empty());
 
-        let summary = RunSummary {
-            finished_at_ms: 2,
-            passed: 0,
-            failed: 0,
-            errors: 0,
-        };
-        let err = store.finish_run(run + 1, &summary).await.unwrap_err();
+        let err = store
+            .finish_run(run + 1, 2, &Summary::default())
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("no such run"), "{err}");
         // Infinite values are storable and read back as such.
         store

@@ -37,7 +37,9 @@ pub struct RunReport {
     pub end: RunEnd,
     /// Guest instructions executed.
     pub instructions: u64,
-    /// Modelled CPU cycles at 170 MHz (interpreter cycles plus delays and blocking I/O).
+    /// The VM's modelled interpreter cycles (the per-opcode cost model, as in the telemetry
+    /// record's CYCLES): the cost of the guest's own instructions, excluding delays and
+    /// blocking console I/O (those are in `virtual_time`).
     pub cycles: u64,
     /// Board time elapsed from program start to the end of the run.
     pub virtual_time: Duration,
@@ -100,6 +102,12 @@ pub enum TargetError {
 pub trait Target: Send {
     /// Kind and id of this board.
     fn info(&self) -> TargetInfo;
+
+    /// Drives logical pin `pin`'s input to `high` from outside the board (a button, a jumper)
+    /// for every following run until the board is dropped: an input pin then reads this level
+    /// instead of its pull. Call it after [`Target::load`] and before [`Target::run`].
+    /// Errors: `Board` if the pin does not exist or the board cannot drive it.
+    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError>;
 
     /// Places a program image (CVBC, or an original page-63 "CONC" image) in the board's program
     /// flash and resets the VM. Errors: `Image` when the loader rejects it.

@@ -1,5 +1,5 @@
 // GPIO in and out: reading back an output pin, an input with pull-up (PC13, the user key,
-// not pressed), and millis() across a delay.
+// which the plan holds pressed: driven low), and millis() across a delay.
 
 int led_high;
 int led_low;
@@ -15,7 +15,7 @@ void main() {
     led_high = digitalRead(LED_BUILTIN);  // an output reads its own level: 1
     digitalWrite(LED_BUILTIN, LOW);
     led_low = digitalRead(LED_BUILTIN);   // 0
-    button = digitalRead(16);             // pulled up, nothing pressing it: 1
+    button = digitalRead(16);             // pulled up, but the pressed key drives it low: 0
 
     start = millis();
     delay(250);

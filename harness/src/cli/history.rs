@@ -20,7 +20,7 @@ pub struct HistoryArgs {
     /// Only results from this board kind (`sim`, `emu`, `probe`).
     #[arg(long)]
     board: Option<String>,
-    /// At most this many rows.
+    /// At most this many runs (the newest ones), each with all its selected metrics.
     #[arg(long, default_value_t = 20)]
     limit: u32,
     /// Result database.
@@ -85,14 +85,10 @@ fn table(rows: &[HistoryRow]) -> Table {
             || r.started_at_ms.to_string(),
             |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
         );
-        let commit = r
-            .git_commit
-            .as_deref()
-            .map_or("-", |c| &c[..c.len().min(10)]);
         t.add_row(vec![
             r.run_id.to_string(),
             started,
-            commit.to_string(),
+            short_commit(r.git_commit.as_deref()),
             r.board_id.clone(),
             r.verdict.clone(),
             r.metric.clone(),
@@ -102,11 +98,31 @@ fn table(rows: &[HistoryRow]) -> Table {
     t
 }
 
+/// The first 10 characters of a commit id (whatever text was stored), or `-` when unknown.
+fn short_commit(commit: Option<&str>) -> String {
+    commit.map_or_else(|| "-".to_string(), |c| c.chars().take(10).collect())
+}
+
 /// Whole numbers as integers, others to three decimals.
 fn value_text(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else {
         format!("{v:.3}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_commit_cuts_characters_not_bytes() {
+        assert_eq!(short_commit(None), "-");
+        assert_eq!(short_commit(Some("0123456789abcdef")), "0123456789");
+        assert_eq!(short_commit(Some("abc")), "abc");
+        // Multi-byte text (a hand-edited database, an odd VCS): byte 10 is inside "é".
+        assert_eq!(short_commit(Some("ééééééééééé")), "éééééééééé");
+        assert_eq!(short_commit(Some("123456789é0")), "123456789é");
     }
 }

@@ -1,6 +1,6 @@
 //! `cockpit run`: find plans, run them on the chosen board kind, store and report the results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,11 +8,11 @@ use anyhow::{Context, bail};
 use clap::Args;
 use cockpit_harness::discover::Job;
 use cockpit_harness::plan::BOARD_KINDS;
-use cockpit_harness::report::{self, Summary};
-use cockpit_harness::result::TestResult;
+use cockpit_harness::report;
+use cockpit_harness::result::{Summary, TestResult};
 use cockpit_harness::runner;
 use cockpit_harness::sim::SimTarget;
-use cockpit_harness::store::{RunInfo, RunSummary, Store};
+use cockpit_harness::store::{RunInfo, Store, StoreError};
 use cockpit_harness::target::{Target, TargetInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -67,10 +67,13 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// `git rev-parse HEAD` and whether `git status --porcelain` is non-empty, if git works here.
-fn git_state() -> (Option<String>, bool) {
+/// `git rev-parse HEAD` of the repository holding `dir`, and whether `git status --porcelain`
+/// is non-empty there; `(None, false)` if `dir` is not in a git work tree (or git is missing).
+fn git_state(dir: &Path) -> (Option<String>, bool) {
     let git = |args: &[&str]| {
         Command::new("git")
+            .arg("-C")
+            .arg(dir)
             .args(args)
             .output()
             .ok()
@@ -86,7 +89,9 @@ fn git_state() -> (Option<String>, bool) {
     }
 }
 
-/// Runs the plans; `Ok(true)` iff every selected test passed and every result was stored.
+/// Runs the plans; `Ok(true)` iff every selected test passed. The report (table or JSON, and
+/// the JUnit file) is always produced; a result store that cannot be opened or written does not
+/// stop the run, but is an `Err` (exit 2) after the report.
 pub fn run(args: RunArgs) -> Outcome {
     let make_board = board_factory(&args.board)?;
     let mut jobs = args.selection.jobs(&args.paths)?;
@@ -118,9 +123,12 @@ pub fn run(args: RunArgs) -> Outcome {
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
 
-    let rt = store_runtime()?;
-    let store = rt.block_on(Store::open(&args.db))?;
-    let (git_commit, git_dirty) = git_state();
+    // The plans' repository, which need not be the current directory.
+    let plan_dir = match jobs[0].path().parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let (git_commit, git_dirty) = git_state(&plan_dir);
     let info = RunInfo {
         git_commit,
         git_dirty,
@@ -131,7 +139,19 @@ pub fn run(args: RunArgs) -> Outcome {
         started_at_ms: now_ms(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let run_id = rt.block_on(store.begin_run(&info))?;
+    let rt = store_runtime()?;
+    let mut store_errors: Vec<StoreError> = Vec::new();
+    let store = match rt.block_on(async {
+        let store = Store::open(&args.db).await?;
+        let run_id = store.begin_run(&info).await?;
+        Ok::<_, StoreError>((store, run_id))
+    }) {
+        Ok(opened) => Some(opened),
+        Err(e) => {
+            store_errors.push(e);
+            None
+        }
+    };
 
     let progress = ProgressBar::new(jobs.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
@@ -143,30 +163,22 @@ pub fn run(args: RunArgs) -> Outcome {
         id: args.board.clone(),
     };
     let mut results: Vec<TestResult> = Vec::with_capacity(jobs.len());
-    let mut store_errors = Vec::new();
     runner::run_all(jobs, threads, &board, &make_board, |result| {
         progress.set_message(format!("{} {}", result.test_name, result.verdict.as_str()));
         progress.inc(1);
-        if let Err(e) = rt.block_on(store.record_test(run_id, &result)) {
+        if let Some((store, run_id)) = &store
+            && let Err(e) = rt.block_on(store.record_test(*run_id, &result))
+        {
             store_errors.push(e);
         }
         results.push(result);
     });
     progress.finish_and_clear();
     results.sort_by(|a, b| (&a.plan_path, &a.test_name).cmp(&(&b.plan_path, &b.test_name)));
-
     let summary = Summary::of(&results);
-    rt.block_on(store.finish_run(
-        run_id,
-        &RunSummary {
-            finished_at_ms: now_ms(),
-            passed: summary.passed,
-            failed: summary.failed,
-            errors: summary.errors,
-        },
-    ))?;
-    rt.block_on(store.close());
 
+    // Report first: nothing the store does can lose it.
+    let run_id = store.as_ref().map(|(_, id)| *id);
     if let Some(path) = &args.junit {
         let xml = report::junit(&results).context("rendering JUnit XML")?;
         std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))?;
@@ -182,15 +194,32 @@ pub fn run(args: RunArgs) -> Outcome {
             println!("\n{details}");
         }
     }
-    for e in &store_errors {
-        eprintln!("error: {e}");
-    }
-    eprintln!("run {run_id} stored in {}", args.db.display());
     // The closing line, on stdout unless stdout carries JSON.
     if args.json {
         eprintln!("{summary}");
     } else {
         println!("{summary}");
     }
-    Ok(summary.all_passed() && store_errors.is_empty())
+
+    if let Some((store, run_id)) = store {
+        if let Err(e) = rt.block_on(store.finish_run(run_id, now_ms(), &summary)) {
+            store_errors.push(e);
+        }
+        rt.block_on(store.close());
+        if store_errors.is_empty() {
+            eprintln!("run {run_id} stored in {}", args.db.display());
+        }
+    }
+    if !store_errors.is_empty() {
+        for e in &store_errors[1..] {
+            eprintln!("error: {e}");
+        }
+        return Err(
+            anyhow::Error::new(store_errors.swap_remove(0)).context(format!(
+                "the results were reported but not (all) stored in {}",
+                args.db.display()
+            )),
+        );
+    }
+    Ok(summary.all_passed())
 }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::run::{Limits, Outcome};
 use cockpit_hypervisor::{PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
 use cockpit_vm::Vm;
@@ -76,6 +77,16 @@ impl Target for SimTarget {
         }
     }
 
+    /// Drives the pin through [`SimBoard::set_input`]; the level survives the board reset at the
+    /// start of each run. Errors: `Board` for a pin outside the logical pin map.
+    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
+        let pin = Pin::new(i32::from(pin)).map_err(|_| {
+            TargetError::Board(format!("logical pin {pin} does not exist (0..{PIN_COUNT})"))
+        })?;
+        self.board.set_input(pin, Some(high));
+        Ok(())
+    }
+
     /// Erases the program bank, writes the image at `PROGRAM_BANK_ADDR` and validates it with
     /// the hypervisor's loader. Errors: `Image` if larger than the 192 KiB bank, or with the
     /// loader's message (e.g. "checksum mismatch: …"); the bank is left erased then.
@@ -137,12 +148,11 @@ impl Target for SimTarget {
             Outcome::Faulted(f) => RunEnd::Fault(f),
             Outcome::Stopped => RunEnd::WallTimeout,
         };
-        let clock = self.board.clock();
         Ok(RunReport {
             end,
             instructions: self.vm.instructions(),
-            cycles: clock.cycles(),
-            virtual_time: Duration::from_nanos(clock.now_ns()),
+            cycles: self.vm.cycles(),
+            virtual_time: Duration::from_nanos(self.board.clock().now_ns()),
             wall_time,
         })
     }
