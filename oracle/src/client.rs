@@ -50,14 +50,22 @@ impl Transport for Box<dyn serialport::SerialPort> {
         self.set_timeout(timeout.max(Duration::from_millis(1)))?;
         match self.read(buf) {
             Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => Ok(0),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Ok(0)
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
             Err(e) => Err(e),
         }
     }
 
     fn discard_input(&mut self) -> io::Result<()> {
-        self.clear(serialport::ClearBuffer::Input).map_err(io::Error::from)
+        self.clear(serialport::ClearBuffer::Input)
+            .map_err(io::Error::from)
     }
 }
 
@@ -81,7 +89,9 @@ impl<S: Read + Write> Transport for Stream<S> {
                 Err(e)
                     if matches!(
                         e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                        io::ErrorKind::WouldBlock
+                            | io::ErrorKind::TimedOut
+                            | io::ErrorKind::Interrupted
                     ) => {}
                 Err(e) => return Err(e),
             }
@@ -157,14 +167,21 @@ impl DeviceError {
         self.failed_sequence_id == 0
             && matches!(
                 self.code(),
-                Some(pb::ErrorCode::CommCrcMismatch | pb::ErrorCode::CommFramingError | pb::ErrorCode::CommTimeout)
+                Some(
+                    pb::ErrorCode::CommCrcMismatch
+                        | pb::ErrorCode::CommFramingError
+                        | pb::ErrorCode::CommTimeout
+                )
             )
     }
 }
 
 impl std::fmt::Display for DeviceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let code = self.code().map_or_else(|| self.error_code.to_string(), |c| c.as_str_name().to_string());
+        let code = self.code().map_or_else(
+            || self.error_code.to_string(),
+            |c| c.as_str_name().to_string(),
+        );
         let result = pb::ResultCode::try_from(self.result)
             .map_or_else(|_| self.result.to_string(), |c| c.as_str_name().to_string());
         write!(
@@ -443,8 +460,11 @@ impl<T: Transport> Client<T> {
     /// [`ClientError::Frame`].
     pub fn frame(payload: &[u8]) -> Result<Vec<u8>, ClientError> {
         let mut out = vec![0u8; frame::MAX_FRAME];
-        let n = frame::encode(payload, &mut out)
-            .map_err(|error| ClientError::Frame { request: "encode", attempts: 0, error })?;
+        let n = frame::encode(payload, &mut out).map_err(|error| ClientError::Frame {
+            request: "encode",
+            attempts: 0,
+            error,
+        })?;
         out.truncate(n);
         Ok(out)
     }
@@ -488,12 +508,23 @@ impl<T: Transport> Client<T> {
 
     /// Waits up to `timeout` for the next response frame and decodes it (whatever its sequence
     /// id). Errors: [`ClientError::Timeout`], [`ClientError::Frame`], [`ClientError::Decode`].
-    pub fn read_response(&mut self, timeout: Duration) -> Result<pb::BootloaderResponse, ClientError> {
+    pub fn read_response(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<pb::BootloaderResponse, ClientError> {
         let request = "read_response";
         match self.next_frame(Instant::now() + timeout)? {
-            None => Err(ClientError::Timeout { request, attempts: 1 }),
-            Some(Err(error)) => Err(ClientError::Frame { request, attempts: 1, error }),
-            Some(Ok(p)) => pb::BootloaderResponse::decode(&p[..]).map_err(|error| ClientError::Decode { request, error }),
+            None => Err(ClientError::Timeout {
+                request,
+                attempts: 1,
+            }),
+            Some(Err(error)) => Err(ClientError::Frame {
+                request,
+                attempts: 1,
+                error,
+            }),
+            Some(Ok(p)) => pb::BootloaderResponse::decode(&p[..])
+                .map_err(|error| ClientError::Decode { request, error }),
         }
     }
 
@@ -519,7 +550,13 @@ impl<T: Transport> Client<T> {
             let err = loop {
                 match self.next_frame(deadline)? {
                     None => break ClientError::Timeout { request, attempts },
-                    Some(Err(error)) => break ClientError::Frame { request, attempts, error },
+                    Some(Err(error)) => {
+                        break ClientError::Frame {
+                            request,
+                            attempts,
+                            error,
+                        };
+                    }
                     Some(Ok(p)) => match pb::BootloaderResponse::decode(&p[..]) {
                         Err(error) => break ClientError::Decode { request, error },
                         Ok(resp) if resp.sequence_id == seq => {
@@ -552,7 +589,10 @@ impl<T: Transport> Client<T> {
     fn expect_ack(request: &'static str, r: pb::BootloaderResponse) -> Result<(), ClientError> {
         match r.response {
             Some(pb::ResponseKind::Ack(a)) if a.success => Ok(()),
-            other => Err(ClientError::Unexpected { request, got: format!("{other:?}") }),
+            other => Err(ClientError::Unexpected {
+                request,
+                got: format!("{other:?}"),
+            }),
         }
     }
 
@@ -564,7 +604,11 @@ impl<T: Transport> Client<T> {
     }
 
     /// Starts a session announcing `capabilities` (≤ 64 bytes) and `max_packet_size` (≤ 1024).
-    pub fn handshake_with(&mut self, capabilities: &str, max_packet_size: u32) -> Result<HandshakeInfo, ClientError> {
+    pub fn handshake_with(
+        &mut self,
+        capabilities: &str,
+        max_packet_size: u32,
+    ) -> Result<HandshakeInfo, ClientError> {
         let kind = pb::RequestKind::Handshake(pb::HandshakeRequest {
             capabilities: capabilities.into(),
             max_packet_size,
@@ -582,7 +626,10 @@ impl<T: Transport> Client<T> {
                 self.session = Some(info.clone());
                 Ok(info)
             }
-            other => Err(ClientError::Unexpected { request: "handshake", got: format!("{other:?}") }),
+            other => Err(ClientError::Unexpected {
+                request: "handshake",
+                got: format!("{other:?}"),
+            }),
         }
     }
 
@@ -605,7 +652,11 @@ impl<T: Transport> Client<T> {
 
     /// Sends one DataPacket with `offset` (bytes already sent) and its CRC-32.
     pub fn send_chunk(&mut self, offset: u32, data: &[u8]) -> Result<(), ClientError> {
-        let kind = pb::RequestKind::Data(pb::DataPacket { offset, data: data.to_vec(), data_crc32: crc32(data) });
+        let kind = pb::RequestKind::Data(pb::DataPacket {
+            offset,
+            data: data.to_vec(),
+            data_crc32: crc32(data),
+        });
         let r = self.transact("data", kind, self.timeouts.response)?;
         Self::expect_ack("data", r)
     }
@@ -619,7 +670,10 @@ impl<T: Transport> Client<T> {
         let r = self.transact("verify", kind, self.timeouts.verify)?;
         match r.response {
             Some(pb::ResponseKind::FlashResult(f)) => Ok(f),
-            other => Err(ClientError::Unexpected { request: "verify", got: format!("{other:?}") }),
+            other => Err(ClientError::Unexpected {
+                request: "verify",
+                got: format!("{other:?}"),
+            }),
         }
     }
 
@@ -633,7 +687,10 @@ impl<T: Transport> Client<T> {
         let r = self.transact("device_info", kind, self.timeouts.response)?;
         match r.response {
             Some(pb::ResponseKind::DeviceInfo(d)) => Ok(d),
-            other => Err(ClientError::Unexpected { request: "device_info", got: format!("{other:?}") }),
+            other => Err(ClientError::Unexpected {
+                request: "device_info",
+                got: format!("{other:?}"),
+            }),
         }
     }
 
@@ -653,7 +710,10 @@ impl<T: Transport> Client<T> {
             });
             let r = self.transact("flash_read", kind, self.timeouts.response)?;
             let Some(pb::ResponseKind::FlashRead(f)) = r.response else {
-                return Err(ClientError::Unexpected { request: "flash_read", got: format!("{:?}", r.response) });
+                return Err(ClientError::Unexpected {
+                    request: "flash_read",
+                    got: format!("{:?}", r.response),
+                });
             };
             if f.flash_data.len() != n || f.actual_length as usize != n || f.read_address != addr {
                 return Err(ClientError::Verification(format!(
@@ -664,14 +724,20 @@ impl<T: Transport> Client<T> {
                 )));
             }
             if crc32(&f.flash_data) != f.data_crc32 {
-                return Err(ClientError::Verification(format!("flash_read 0x{addr:08X}+{n}: data_crc32 mismatch")));
+                return Err(ClientError::Verification(format!(
+                    "flash_read 0x{addr:08X}+{n}: data_crc32 mismatch"
+                )));
             }
             out.extend_from_slice(&f.flash_data);
         }
         Ok(out)
     }
 
-    fn check_verify(f: &pb::FlashProgramResponse, image: &[u8], strict_v2: bool) -> Result<(), ClientError> {
+    fn check_verify(
+        f: &pb::FlashProgramResponse,
+        image: &[u8],
+        strict_v2: bool,
+    ) -> Result<(), ClientError> {
         let crc = crc32(image);
         let want_hash = crc.to_be_bytes();
         if f.verification_hash.get(..4) != Some(&want_hash[..]) {
@@ -708,7 +774,10 @@ impl<T: Transport> Client<T> {
         mut progress: impl FnMut(UploadProgress),
     ) -> Result<UploadReport, ClientError> {
         if image.is_empty() || image.len() > limits::BANK_SIZE as usize {
-            return Err(ClientError::ImageSize { len: image.len(), max: limits::BANK_SIZE as usize });
+            return Err(ClientError::ImageSize {
+                len: image.len(),
+                max: limits::BANK_SIZE as usize,
+            });
         }
         let start = Instant::now();
         let retries0 = self.retries;
@@ -718,7 +787,13 @@ impl<T: Transport> Client<T> {
         let total = image.len() as u32;
         self.prepare(total)?;
         let mut report = |bytes_sent, chunks_sent, retries| {
-            progress(UploadProgress { bytes_sent, total: image.len(), chunks_sent, retries, elapsed: start.elapsed() })
+            progress(UploadProgress {
+                bytes_sent,
+                total: image.len(),
+                chunks_sent,
+                retries,
+                elapsed: start.elapsed(),
+            })
         };
         report(0, 0, self.retries - retries0);
         let mut chunks = 0;
@@ -769,16 +844,29 @@ impl<T: Transport> Client<T> {
     /// `max_packet_size` 256, prepare(len), ONE DataPacket with the offset omitted (0) and the
     /// whole image, verify expecting a FlashProgramResponse whose `verification_hash` is the
     /// big-endian CRC-32 of the image. The image must fit one 1024-byte payload (≤ 1010 bytes).
-    pub fn upload_original(&mut self, image: &[u8]) -> Result<pb::FlashProgramResponse, ClientError> {
+    pub fn upload_original(
+        &mut self,
+        image: &[u8],
+    ) -> Result<pb::FlashProgramResponse, ClientError> {
         let data = pb::BootloaderRequest::new(
             3,
-            pb::RequestKind::Data(pb::DataPacket { offset: 0, data: image.to_vec(), data_crc32: crc32(image) }),
+            pb::RequestKind::Data(pb::DataPacket {
+                offset: 0,
+                data: image.to_vec(),
+                data_crc32: crc32(image),
+            }),
         );
         if image.is_empty() || data.encoded_len() > limits::MAX_PAYLOAD {
-            return Err(ClientError::ImageSize { len: image.len(), max: 1010 });
+            return Err(ClientError::ImageSize {
+                len: image.len(),
+                max: 1010,
+            });
         }
         self.last_seq = 0;
-        self.handshake_with(limits::ORIGINAL_CLIENT_CAPABILITIES, limits::ORIGINAL_MAX_PACKET_SIZE)?;
+        self.handshake_with(
+            limits::ORIGINAL_CLIENT_CAPABILITIES,
+            limits::ORIGINAL_MAX_PACKET_SIZE,
+        )?;
         self.prepare(image.len() as u32)?;
         self.send_chunk(0, image)?;
         let f = self.verify(image.len() as u32)?;

@@ -49,13 +49,13 @@ pub mod msg {
     pub use bootloader_::*;
 }
 
-pub use msg::{
-    Acknowledgment, DataPacket, DeviceInfoRequest, DeviceInfoResponse, ErrorCode, ErrorRecoveryRequest,
-    ErrorReport, FlashProgramRequest, FlashProgramResponse, FlashReadRequest, FlashReadResponse,
-    HandshakeRequest, HandshakeResponse, RecoveryAction, ResultCode,
-};
 pub use msg::BootloaderRequest_::Request as RequestKind;
 pub use msg::BootloaderResponse_::Response as ResponseKind;
+pub use msg::{
+    Acknowledgment, DataPacket, DeviceInfoRequest, DeviceInfoResponse, ErrorCode,
+    ErrorRecoveryRequest, ErrorReport, FlashProgramRequest, FlashProgramResponse, FlashReadRequest,
+    FlashReadResponse, HandshakeRequest, HandshakeResponse, RecoveryAction, ResultCode,
+};
 
 /// A decoded `BootloaderRequest` (≈ 1.1 KiB: the `DataPacket.data` buffer is 1024 bytes).
 pub type Request = msg::BootloaderRequest;
@@ -115,7 +115,8 @@ fn encode_message<M: MessageEncode>(m: &M, out: &mut [u8]) -> Result<usize, Enco
     let size = m.compute_size();
     let buf = out.get_mut(..size).ok_or(EncodeError::BufferTooSmall)?;
     let mut enc = PbEncoder::new(buf);
-    m.encode(&mut enc).map_err(|()| EncodeError::BufferTooSmall)?;
+    m.encode(&mut enc)
+        .map_err(|()| EncodeError::BufferTooSmall)?;
     Ok(size)
 }
 
@@ -140,7 +141,11 @@ pub fn encode_response_frame(r: &Response, out: &mut [u8]) -> Result<usize, Enco
 
 /// A response with `sequence_id`, `result` = SUCCESS and the given body.
 pub fn ok_response(sequence_id: u32, body: ResponseKind) -> Response {
-    Response { sequence_id, result: ResultCode::Success, response: Some(body) }
+    Response {
+        sequence_id,
+        result: ResultCode::Success,
+        response: Some(body),
+    }
 }
 
 /// Copies `s` into a bounded string, truncating at a character boundary if it is too long.
@@ -272,7 +277,10 @@ impl Reject {
     /// True for rejections that happen before a sequence id is known (frame errors, partial
     /// frame timeout, undecodable payload): they are reported with sequence id 0.
     pub fn is_frame_level(&self) -> bool {
-        matches!(self, Reject::Frame(_) | Reject::PartialFrameTimeout | Reject::ProtobufDecode)
+        matches!(
+            self,
+            Reject::Frame(_) | Reject::PartialFrameTimeout | Reject::ProtobufDecode
+        )
     }
 
     /// `ErrorReport.diagnostic_message` (≤ 128 bytes).
@@ -281,21 +289,32 @@ impl Reject {
         // Every message fits in 128 bytes; a failed write would only truncate.
         let _ = match self {
             Reject::Frame(FrameError::CrcMismatch { expected, computed }) => {
-                write!(s, "frame crc mismatch: frame 0x{expected:04X}, computed 0x{computed:04X}")
+                write!(
+                    s,
+                    "frame crc mismatch: frame 0x{expected:04X}, computed 0x{computed:04X}"
+                )
             }
             Reject::Frame(FrameError::PayloadTooLarge { len }) => {
                 write!(s, "framing: length {len} exceeds 1024")
             }
-            Reject::Frame(FrameError::BadEnd { got }) => write!(s, "framing: bad end marker 0x{got:02X}"),
-            Reject::Frame(FrameError::Interrupted) => write!(s, "framing: frame interrupted by 0x7E"),
+            Reject::Frame(FrameError::BadEnd { got }) => {
+                write!(s, "framing: bad end marker 0x{got:02X}")
+            }
+            Reject::Frame(FrameError::Interrupted) => {
+                write!(s, "framing: frame interrupted by 0x7E")
+            }
             Reject::Frame(FrameError::InvalidEscape { got }) => {
                 write!(s, "framing: invalid escape 0x{got:02X}")
             }
-            Reject::Frame(FrameError::BufferTooSmall { .. }) => write!(s, "framing: buffer too small"),
+            Reject::Frame(FrameError::BufferTooSmall { .. }) => {
+                write!(s, "framing: buffer too small")
+            }
             Reject::PartialFrameTimeout => write!(s, "partial frame timeout"),
             Reject::ProtobufDecode => write!(s, "protobuf decode failed"),
             Reject::NoSession => write!(s, "no session"),
-            Reject::WrongSequence { expected } => write!(s, "invalid sequence id, expected {expected}"),
+            Reject::WrongSequence { expected } => {
+                write!(s, "invalid sequence id, expected {expected}")
+            }
             Reject::UnknownRequest => write!(s, "empty or unknown request"),
             Reject::RecoveryUnsupported => write!(s, "recovery request not supported"),
             Reject::MissingCapability => write!(s, "capabilities must include flash_program"),
@@ -303,7 +322,9 @@ impl Reject {
             Reject::EmptyImage => write!(s, "total_data_length is 0"),
             Reject::ImageTooLarge => write!(s, "total_data_length exceeds bank size"),
             Reject::NoUpload => write!(s, "no upload prepared"),
-            Reject::OffsetMismatch { expected } => write!(s, "offset mismatch, expected {expected}"),
+            Reject::OffsetMismatch { expected } => {
+                write!(s, "offset mismatch, expected {expected}")
+            }
             Reject::DataOverrun => write!(s, "data beyond total_data_length"),
             Reject::DataCrc => write!(s, "data crc32 mismatch"),
             Reject::Incomplete { received, total } => {
@@ -322,7 +343,11 @@ impl Reject {
     /// The full response: `sequence_id` and `failed_sequence_id` = `sequence_id` (pass 0 for
     /// frame-level rejections), `result`, and an `ErrorReport`.
     pub fn response(&self, sequence_id: u32) -> Response {
-        let seq = if self.is_frame_level() { 0 } else { sequence_id };
+        let seq = if self.is_frame_level() {
+            0
+        } else {
+            sequence_id
+        };
         Response {
             sequence_id: seq,
             result: self.result(),
@@ -346,7 +371,10 @@ mod tests {
         assert_eq!(r.sequence_id, 1);
         match &r.request {
             Some(RequestKind::Handshake(h)) => {
-                assert_eq!(h.capabilities.as_str(), "flash_program,verify,error_recovery");
+                assert_eq!(
+                    h.capabilities.as_str(),
+                    "flash_program,verify,error_recovery"
+                );
                 assert_eq!(h.max_packet_size, 256);
             }
             other => panic!("{other:?}"),
@@ -358,10 +386,21 @@ mod tests {
 
     #[test]
     fn ack_vector_encodes() {
-        let r = ok_response(2, ResponseKind::Ack(Acknowledgment { success: true, message: Default::default() }));
+        let r = ok_response(
+            2,
+            ResponseKind::Ack(Acknowledgment {
+                success: true,
+                message: Default::default(),
+            }),
+        );
         let mut out = [0u8; RESPONSE_FRAME_MAX];
         let n = encode_response_frame(&r, &mut out).unwrap();
-        assert_eq!(&out[..n], &[0x7e, 0x00, 0x06, 0x10, 0x02, 0x2a, 0x02, 0x08, 0x01, 0x66, 0x11, 0x7f]);
+        assert_eq!(
+            &out[..n],
+            &[
+                0x7e, 0x00, 0x06, 0x10, 0x02, 0x2a, 0x02, 0x08, 0x01, 0x66, 0x11, 0x7f
+            ]
+        );
     }
 
     #[test]
@@ -380,16 +419,27 @@ mod tests {
 
     #[test]
     fn rejects_render() {
-        let r = Reject::Frame(FrameError::CrcMismatch { expected: 1, computed: 2 }).response(9);
+        let r = Reject::Frame(FrameError::CrcMismatch {
+            expected: 1,
+            computed: 2,
+        })
+        .response(9);
         assert_eq!(r.sequence_id, 0);
         assert_eq!(r.result, ResultCode::ErrorCommunication);
-        let Some(ResponseKind::Error(e)) = &r.response else { panic!() };
+        let Some(ResponseKind::Error(e)) = &r.response else {
+            panic!()
+        };
         assert_eq!(e.error_code, ErrorCode::CommCrcMismatch);
         assert_eq!(e.failed_sequence_id, 0);
         let r = Reject::WrongSequence { expected: 4 }.response(7);
-        let Some(ResponseKind::Error(e)) = &r.response else { panic!() };
+        let Some(ResponseKind::Error(e)) = &r.response else {
+            panic!()
+        };
         assert_eq!((r.sequence_id, e.failed_sequence_id), (7, 7));
-        assert_eq!(e.diagnostic_message.as_str(), "invalid sequence id, expected 4");
+        assert_eq!(
+            e.diagnostic_message.as_str(),
+            "invalid sequence id, expected 4"
+        );
         let mut out = [0u8; RESPONSE_FRAME_MAX];
         assert!(encode_response_frame(&r, &mut out).is_ok());
         assert_eq!(Reject::NoSession.message().as_str(), "no session");

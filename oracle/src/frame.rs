@@ -70,7 +70,10 @@ pub enum FrameError {
         got: u8,
     },
     /// [`encode`]: the output buffer is too small; sizes in bytes.
-    #[cfg_attr(feature = "std", error("output buffer too small: need {needed}, have {available}"))]
+    #[cfg_attr(
+        feature = "std",
+        error("output buffer too small: need {needed}, have {available}")
+    )]
     BufferTooSmall {
         /// Bytes the frame needs.
         needed: usize,
@@ -108,7 +111,10 @@ pub fn encode(payload: &[u8], out: &mut [u8]) -> Result<usize, FrameError> {
     }
     let needed = encoded_len(payload);
     if out.len() < needed {
-        return Err(FrameError::BufferTooSmall { needed, available: out.len() });
+        return Err(FrameError::BufferTooSmall {
+            needed,
+            available: out.len(),
+        });
     }
     let len = (payload.len() as u16).to_be_bytes();
     out[0] = START;
@@ -184,7 +190,14 @@ impl core::fmt::Debug for Decoder {
 impl Decoder {
     /// An idle decoder.
     pub const fn new() -> Self {
-        Self { buf: [0; MAX_PAYLOAD], state: State::Idle, len: 0, pos: 0, crc: 0, discarded: 0 }
+        Self {
+            buf: [0; MAX_PAYLOAD],
+            state: State::Idle,
+            len: 0,
+            pos: 0,
+            crc: 0,
+            discarded: 0,
+        }
     }
 
     /// True while a frame has started (0x7E seen) and not yet completed or failed.
@@ -246,7 +259,11 @@ impl Decoder {
                     let len = self.len;
                     return self.fail(FrameError::PayloadTooLarge { len }, false);
                 }
-                self.state = if self.len == 0 { State::CrcHi } else { State::Payload };
+                self.state = if self.len == 0 {
+                    State::CrcHi
+                } else {
+                    State::Payload
+                };
                 None
             }
             State::Payload => match byte {
@@ -281,7 +298,10 @@ impl Decoder {
                 let payload = self.buf.get(..self.len)?;
                 let computed = crc16(payload);
                 if computed != self.crc {
-                    return Some(Err(FrameError::CrcMismatch { expected: self.crc, computed }));
+                    return Some(Err(FrameError::CrcMismatch {
+                        expected: self.crc,
+                        computed,
+                    }));
                 }
                 Some(Ok(payload))
             }
@@ -294,7 +314,11 @@ impl Decoder {
             *slot = b;
         }
         self.pos += 1;
-        self.state = if self.pos >= self.len { State::CrcHi } else { State::Payload };
+        self.state = if self.pos >= self.len {
+            State::CrcHi
+        } else {
+            State::Payload
+        };
         None
     }
 }
@@ -327,7 +351,8 @@ mod tests {
         }
     }
 
-    const HANDSHAKE_PAYLOAD: &[u8] = b"\x10\x01\x1a\x28\x0a\x23flash_program,verify,error_recovery\x10\x80\x02";
+    const HANDSHAKE_PAYLOAD: &[u8] =
+        b"\x10\x01\x1a\x28\x0a\x23flash_program,verify,error_recovery\x10\x80\x02";
 
     #[test]
     fn crc_check_values() {
@@ -360,7 +385,9 @@ mod tests {
         let cases: [(&[u8], &[u8]); 3] = [
             (
                 &[0x10, 0x02, 0x2a, 0x03, 0x08, 0x80, 0x02],
-                &[0x7e, 0x00, 0x07, 0x10, 0x02, 0x2a, 0x03, 0x08, 0x80, 0x02, 0x24, 0xec, 0x7f],
+                &[
+                    0x7e, 0x00, 0x07, 0x10, 0x02, 0x2a, 0x03, 0x08, 0x80, 0x02, 0x24, 0xec, 0x7f,
+                ],
             ),
             (
                 &[0x10, 0x04, 0x2a, 0x05, 0x08, 0x80, 0x02, 0x10, 0x01],
@@ -371,7 +398,9 @@ mod tests {
             ),
             (
                 &[0x10, 0x02, 0x2a, 0x02, 0x08, 0x01],
-                &[0x7e, 0x00, 0x06, 0x10, 0x02, 0x2a, 0x02, 0x08, 0x01, 0x66, 0x11, 0x7f],
+                &[
+                    0x7e, 0x00, 0x06, 0x10, 0x02, 0x2a, 0x02, 0x08, 0x01, 0x66, 0x11, 0x7f,
+                ],
             ),
         ];
         for (payload, frame) in cases {
@@ -407,7 +436,10 @@ mod tests {
         assert_eq!(&out[n - 3..n], &[0x5c, 0xaf, 0x7f]);
         // 0x7D, 0x7E, 0x7F escaped in place.
         let at = 3 + 8 + 0x7d;
-        assert_eq!(&out[at..at + 7], &[0x7d, 0x5d, 0x7d, 0x5e, 0x7d, 0x5f, 0x80]);
+        assert_eq!(
+            &out[at..at + 7],
+            &[0x7d, 0x5d, 0x7d, 0x5e, 0x7d, 0x5f, 0x80]
+        );
         let (buf, len) = decode_one(&out[..n]).unwrap();
         assert_eq!(&buf[..len], &payload[..]);
     }
@@ -417,7 +449,12 @@ mod tests {
         let payload = [0x7d, 0x7e, 0x7f, 0x7d, 0x00, 0x7e];
         let (out, n) = enc(&payload);
         assert_eq!(n, OVERHEAD + 6 + 5);
-        assert_eq!(&out[3..14], &[0x7d, 0x5d, 0x7d, 0x5e, 0x7d, 0x5f, 0x7d, 0x5d, 0x00, 0x7d, 0x5e]);
+        assert_eq!(
+            &out[3..14],
+            &[
+                0x7d, 0x5d, 0x7d, 0x5e, 0x7d, 0x5f, 0x7d, 0x5d, 0x00, 0x7d, 0x5e
+            ]
+        );
         let (buf, len) = decode_one(&out[..n]).unwrap();
         assert_eq!(&buf[..len], &payload);
         let all = [0x7eu8; MAX_PAYLOAD];
@@ -431,11 +468,17 @@ mod tests {
     fn encode_errors() {
         let big = [0u8; MAX_PAYLOAD + 1];
         let mut out = [0u8; MAX_FRAME + 8];
-        assert_eq!(encode(&big, &mut out), Err(FrameError::PayloadTooLarge { len: 1025 }));
+        assert_eq!(
+            encode(&big, &mut out),
+            Err(FrameError::PayloadTooLarge { len: 1025 })
+        );
         let mut small = [0u8; 8];
         assert_eq!(
             encode(&[0x7e, 1], &mut small),
-            Err(FrameError::BufferTooSmall { needed: 9, available: 8 })
+            Err(FrameError::BufferTooSmall {
+                needed: 9,
+                available: 8
+            })
         );
     }
 
@@ -465,7 +508,10 @@ mod tests {
         let mut d = Decoder::new();
         assert!(d.push(0x7e).is_none());
         assert!(d.push(0x04).is_none());
-        assert_eq!(d.push(0x01), Some(Err(FrameError::PayloadTooLarge { len: 1025 })));
+        assert_eq!(
+            d.push(0x01),
+            Some(Err(FrameError::PayloadTooLarge { len: 1025 }))
+        );
         assert!(!d.in_frame());
         // Bad end marker.
         let mut bad = [0u8; 16];
@@ -478,18 +524,30 @@ mod tests {
         let computed = crc16(&[0x10, 0x01]);
         assert_eq!(
             decode_one(&bad[..n]),
-            Err(FrameError::CrcMismatch { expected: computed ^ 0xff00, computed })
+            Err(FrameError::CrcMismatch {
+                expected: computed ^ 0xff00,
+                computed
+            })
         );
         // Invalid escape and raw 0x7F in the payload.
-        assert_eq!(decode_one(&[0x7e, 0, 2, 0x7d, 0x41]), Err(FrameError::InvalidEscape { got: 0x41 }));
-        assert_eq!(decode_one(&[0x7e, 0, 2, 0x7f]), Err(FrameError::InvalidEscape { got: 0x7f }));
+        assert_eq!(
+            decode_one(&[0x7e, 0, 2, 0x7d, 0x41]),
+            Err(FrameError::InvalidEscape { got: 0x41 })
+        );
+        assert_eq!(
+            decode_one(&[0x7e, 0, 2, 0x7f]),
+            Err(FrameError::InvalidEscape { got: 0x7f })
+        );
     }
 
     #[test]
     fn start_marker_inside_frame_is_not_lost() {
         let (good, n) = enc(&[0x10, 0x01]);
         // A partial frame (LEN 0x20, 2 payload bytes), then a complete frame.
-        for prefix in [&[0x7e, 0x00, 0x20, 1, 2][..], &[0x7e, 0x00, 0x20, 1, 0x7d][..]] {
+        for prefix in [
+            &[0x7e, 0x00, 0x20, 1, 2][..],
+            &[0x7e, 0x00, 0x20, 1, 0x7d][..],
+        ] {
             let mut d = Decoder::new();
             for &b in prefix {
                 assert!(d.push(b).is_none());
@@ -510,7 +568,10 @@ mod tests {
             assert!(d.push(b).is_none());
         }
         assert_eq!(d.push(0x7e), Some(Err(FrameError::BadEnd { got: 0x7e })));
-        let events: usize = good[1..n].iter().filter(|&&b| matches!(d.push(b), Some(Ok(_)))).count();
+        let events: usize = good[1..n]
+            .iter()
+            .filter(|&&b| matches!(d.push(b), Some(Ok(_))))
+            .count();
         assert_eq!(events, 1);
         // reset() drops a partial frame.
         let mut d = Decoder::new();

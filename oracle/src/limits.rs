@@ -30,7 +30,8 @@ pub const DEFAULT_BAUD: u32 = 115_200;
 pub const BOOTLOADER_VERSION: &str = concat!("Cockpit-", env!("CARGO_PKG_VERSION"));
 
 /// `HandshakeResponse.supported_capabilities` sent by the Cockpit device.
-pub const DEVICE_CAPABILITIES: &str = "flash_program,verify,dual_bank,chunked,flash_read,device_info";
+pub const DEVICE_CAPABILITIES: &str =
+    "flash_program,verify,dual_bank,chunked,flash_read,device_info";
 
 /// The capability a `HandshakeRequest.capabilities` must contain (substring match, §2.4).
 pub const REQUIRED_CAPABILITY: &str = "flash_program";
@@ -66,7 +67,11 @@ pub const fn data_request_size(data_len: usize) -> usize {
 /// The largest `DataPacket.data` length whose encoded request fits in `max_packet_size` bytes of
 /// frame payload (clamped to [`MAX_PAYLOAD`]); 1000 for 1024. Returns 0 if nothing fits.
 pub const fn max_chunk_len(max_packet_size: usize) -> usize {
-    let limit = if max_packet_size < MAX_PAYLOAD { max_packet_size } else { MAX_PAYLOAD };
+    let limit = if max_packet_size < MAX_PAYLOAD {
+        max_packet_size
+    } else {
+        MAX_PAYLOAD
+    };
     let mut n = limit;
     while n > 0 && data_request_size(n) > limit {
         n -= 1;

@@ -11,7 +11,10 @@ pub use bootloader_response::Response as ResponseKind;
 impl BootloaderRequest {
     /// A request with `sequence_id` and body `kind`.
     pub fn new(sequence_id: u32, kind: RequestKind) -> Self {
-        Self { sequence_id, request: Some(kind) }
+        Self {
+            sequence_id,
+            request: Some(kind),
+        }
     }
 }
 
@@ -25,7 +28,10 @@ mod tests {
     fn requests() -> Vec<BootloaderRequest> {
         use RequestKind as K;
         vec![
-            BootloaderRequest { sequence_id: 0, request: None },
+            BootloaderRequest {
+                sequence_id: 0,
+                request: None,
+            },
             BootloaderRequest::new(
                 1,
                 K::Handshake(HandshakeRequest {
@@ -35,7 +41,10 @@ mod tests {
             ),
             BootloaderRequest::new(
                 2,
-                K::FlashProgram(FlashProgramRequest { total_data_length: 256, verify_after_program: false }),
+                K::FlashProgram(FlashProgramRequest {
+                    total_data_length: 256,
+                    verify_after_program: false,
+                }),
             ),
             BootloaderRequest::new(
                 3,
@@ -47,13 +56,25 @@ mod tests {
             ),
             BootloaderRequest::new(
                 4,
-                K::FlashProgram(FlashProgramRequest { total_data_length: 256, verify_after_program: true }),
+                K::FlashProgram(FlashProgramRequest {
+                    total_data_length: 256,
+                    verify_after_program: true,
+                }),
             ),
             BootloaderRequest::new(
                 u32::MAX,
-                K::Data(DataPacket { offset: 196_000, data: vec![0x7e; 1000], data_crc32: 0xffff_ffff }),
+                K::Data(DataPacket {
+                    offset: 196_000,
+                    data: vec![0x7e; 1000],
+                    data_crc32: 0xffff_ffff,
+                }),
             ),
-            BootloaderRequest::new(5, K::Recovery(ErrorRecoveryRequest { action: RecoveryAction::ClearErrorState as i32 })),
+            BootloaderRequest::new(
+                5,
+                K::Recovery(ErrorRecoveryRequest {
+                    action: RecoveryAction::ClearErrorState as i32,
+                }),
+            ),
             BootloaderRequest::new(
                 6,
                 K::FlashRead(FlashReadRequest {
@@ -65,7 +86,10 @@ mod tests {
             ),
             BootloaderRequest::new(
                 7,
-                K::DeviceInfo(DeviceInfoRequest { include_memory_layout: true, include_device_id: true }),
+                K::DeviceInfo(DeviceInfoRequest {
+                    include_memory_layout: true,
+                    include_device_id: true,
+                }),
             ),
             BootloaderRequest::new(8, K::DeviceInfo(DeviceInfoRequest::default())),
         ]
@@ -73,7 +97,11 @@ mod tests {
 
     fn responses() -> Vec<BootloaderResponse> {
         use ResponseKind as K;
-        let ok = |seq, k| BootloaderResponse { sequence_id: seq, result: ResultCode::Success as i32, response: Some(k) };
+        let ok = |seq, k| BootloaderResponse {
+            sequence_id: seq,
+            result: ResultCode::Success as i32,
+            response: Some(k),
+        };
         vec![
             ok(
                 1,
@@ -84,8 +112,20 @@ mod tests {
                     target_flash_address: 0x0805_0000,
                 }),
             ),
-            ok(2, K::Ack(Acknowledgment { success: true, message: String::new() })),
-            ok(3, K::Ack(Acknowledgment { success: true, message: "x".repeat(64) })),
+            ok(
+                2,
+                K::Ack(Acknowledgment {
+                    success: true,
+                    message: String::new(),
+                }),
+            ),
+            ok(
+                3,
+                K::Ack(Acknowledgment {
+                    success: true,
+                    message: "x".repeat(64),
+                }),
+            ),
             ok(
                 4,
                 K::FlashResult(FlashProgramResponse {
@@ -134,7 +174,11 @@ mod tests {
                     hardware_revision: 0x2001,
                 }),
             ),
-            BootloaderResponse { sequence_id: 0, result: 0, response: None },
+            BootloaderResponse {
+                sequence_id: 0,
+                result: 0,
+                response: None,
+            },
         ]
     }
 
@@ -168,8 +212,13 @@ mod tests {
         let mut buf = [0u8; device::RESPONSE_MAX_SIZE];
         let n = device::encode_response(&rej, &mut buf).unwrap();
         let host = BootloaderResponse::decode(&buf[..n]).unwrap();
-        let Some(ResponseKind::Error(e)) = host.response else { panic!() };
-        assert_eq!((e.error_code, e.failed_sequence_id), (ErrorCode::InvalidSequence as i32, 5));
+        let Some(ResponseKind::Error(e)) = host.response else {
+            panic!()
+        };
+        assert_eq!(
+            (e.error_code, e.failed_sequence_id),
+            (ErrorCode::InvalidSequence as i32, 5)
+        );
         assert_eq!(e.diagnostic_message, "no session");
     }
 
@@ -177,17 +226,31 @@ mod tests {
     #[test]
     fn section_2_2_payloads() {
         let r = requests();
-        let handshake: &[u8] = b"\x10\x01\x1a\x28\x0a\x23flash_program,verify,error_recovery\x10\x80\x02";
+        let handshake: &[u8] =
+            b"\x10\x01\x1a\x28\x0a\x23flash_program,verify,error_recovery\x10\x80\x02";
         assert_eq!(r[1].encode_to_vec(), handshake);
-        assert_eq!(r[2].encode_to_vec(), [0x10, 0x02, 0x2a, 0x03, 0x08, 0x80, 0x02]);
-        assert_eq!(r[4].encode_to_vec(), [0x10, 0x04, 0x2a, 0x05, 0x08, 0x80, 0x02, 0x10, 0x01]);
+        assert_eq!(
+            r[2].encode_to_vec(),
+            [0x10, 0x02, 0x2a, 0x03, 0x08, 0x80, 0x02]
+        );
+        assert_eq!(
+            r[4].encode_to_vec(),
+            [0x10, 0x04, 0x2a, 0x05, 0x08, 0x80, 0x02, 0x10, 0x01]
+        );
         let data = r[3].encode_to_vec();
         assert_eq!(data.len(), 270);
         assert_eq!(crate::frame::crc16(&data), 0x5CAF);
-        assert_eq!(&data[data.len() - 6..], [0x18, 0xf3, 0x98, 0x96, 0xc8, 0x02]);
+        assert_eq!(
+            &data[data.len() - 6..],
+            [0x18, 0xf3, 0x98, 0x96, 0xc8, 0x02]
+        );
         let ack = responses()[1].encode_to_vec();
         assert_eq!(ack, [0x10, 0x02, 0x2a, 0x02, 0x08, 0x01]);
-        for (i, want) in [(1, handshake.to_vec()), (2, r[2].encode_to_vec()), (4, r[4].encode_to_vec())] {
+        for (i, want) in [
+            (1, handshake.to_vec()),
+            (2, r[2].encode_to_vec()),
+            (4, r[4].encode_to_vec()),
+        ] {
             let dev = device::decode_request(&r[i].encode_to_vec()).unwrap();
             let mut buf = [0u8; 64];
             let n = device::encode_request(&dev, &mut buf).unwrap();
@@ -203,7 +266,11 @@ mod tests {
         let chunk = crate::limits::max_chunk_len(1024);
         let r = BootloaderRequest::new(
             u32::MAX,
-            RequestKind::Data(DataPacket { offset: u32::MAX, data: vec![0; chunk], data_crc32: u32::MAX }),
+            RequestKind::Data(DataPacket {
+                offset: u32::MAX,
+                data: vec![0; chunk],
+                data_crc32: u32::MAX,
+            }),
         );
         assert!(r.encoded_len() <= 1024);
         assert!(device::decode_request(&r.encode_to_vec()).is_ok());

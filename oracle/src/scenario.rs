@@ -54,7 +54,9 @@ pub struct WallClock {
 
 impl Default for WallClock {
     fn default() -> Self {
-        Self { origin: Instant::now() }
+        Self {
+            origin: Instant::now(),
+        }
     }
 }
 
@@ -115,11 +117,25 @@ pub struct ScenarioSpec {
 }
 
 const fn single(name: &'static str, expectation: &'static str) -> ScenarioSpec {
-    ScenarioSpec { name, expectation, sequence: &[], needs_power_cut: false }
+    ScenarioSpec {
+        name,
+        expectation,
+        sequence: &[],
+        needs_power_cut: false,
+    }
 }
 
-const fn chain(name: &'static str, sequence: &'static [&'static str], expectation: &'static str) -> ScenarioSpec {
-    ScenarioSpec { name, expectation, sequence, needs_power_cut: false }
+const fn chain(
+    name: &'static str,
+    sequence: &'static [&'static str],
+    expectation: &'static str,
+) -> ScenarioSpec {
+    ScenarioSpec {
+        name,
+        expectation,
+        sequence,
+        needs_power_cut: false,
+    }
 }
 
 /// All scenarios, in catalogue order.
@@ -142,15 +158,30 @@ pub const CATALOGUE: &[ScenarioSpec] = &[
          frame sent right after a partial frame gets ErrorReport COMM_FRAMING_ERROR (interrupted) and \
          then its handshake response",
     ),
-    single("timeout_handshake", "after the handshake idle time (3 s) with no traffic a handshake succeeds"),
+    single(
+        "timeout_handshake",
+        "after the handshake idle time (3 s) with no traffic a handshake succeeds",
+    ),
     single(
         "timeout_session",
         "after a handshake and 35 s idle the next prepare gets ErrorReport INVALID_SEQUENCE \
          \"no session\" (result ERROR_INVALID_REQUEST); then handshake + prepare succeed",
     ),
-    chain("timeout_recovery_chain", &["normal", "timeout_session", "normal"], "every step passes"),
-    chain("handshake_timeout_recovery_chain", &["normal", "timeout_handshake", "normal"], "every step passes"),
-    chain("crc_recovery_chain", &["normal", "crc_frame_corruption", "normal"], "every step passes"),
+    chain(
+        "timeout_recovery_chain",
+        &["normal", "timeout_session", "normal"],
+        "every step passes",
+    ),
+    chain(
+        "handshake_timeout_recovery_chain",
+        &["normal", "timeout_handshake", "normal"],
+        "every step passes",
+    ),
+    chain(
+        "crc_recovery_chain",
+        &["normal", "crc_frame_corruption", "normal"],
+        "every step passes",
+    ),
     chain(
         "comprehensive_error_chain",
         &[
@@ -292,7 +323,13 @@ impl<T: Transport> Ctx<'_, T> {
         let (bench_ms, wall_ms) = (ms(self.bench.now().saturating_sub(b0)), ms(w0.elapsed()));
         let passed = r.is_ok();
         let detail = r.unwrap_or_else(|e| e);
-        self.steps.push(StepReport { name: name.to_string(), passed, detail, bench_ms, wall_ms });
+        self.steps.push(StepReport {
+            name: name.to_string(),
+            passed,
+            detail,
+            bench_ms,
+            wall_ms,
+        });
         passed
     }
 
@@ -306,20 +343,40 @@ impl<T: Transport> Ctx<'_, T> {
     }
 
     fn handshake(&mut self) -> StepResult {
-        self.client.handshake().map(|h| format!("{h:?}")).map_err(|e| e.to_string())
+        self.client
+            .handshake()
+            .map(|h| format!("{h:?}"))
+            .map_err(|e| e.to_string())
     }
 
     /// Reads one response and checks it is an ErrorReport with `code`, `result` and
     /// `failed_sequence_id`.
-    fn expect_report(&mut self, code: pb::ErrorCode, result: pb::ResultCode, failed: u32) -> StepResult {
-        let r = self.client.read_response(self.response_timeout()).map_err(|e| format!("expected {}: {e}", code.as_str_name()))?;
+    fn expect_report(
+        &mut self,
+        code: pb::ErrorCode,
+        result: pb::ResultCode,
+        failed: u32,
+    ) -> StepResult {
+        let r = self
+            .client
+            .read_response(self.response_timeout())
+            .map_err(|e| format!("expected {}: {e}", code.as_str_name()))?;
         check_report(&r, code, result, failed)
     }
 }
 
-fn check_report(r: &pb::BootloaderResponse, code: pb::ErrorCode, result: pb::ResultCode, failed: u32) -> StepResult {
+fn check_report(
+    r: &pb::BootloaderResponse,
+    code: pb::ErrorCode,
+    result: pb::ResultCode,
+    failed: u32,
+) -> StepResult {
     let Some(pb::ResponseKind::Error(e)) = &r.response else {
-        return Err(format!("expected ErrorReport {}, got {:?}", code.as_str_name(), r.response));
+        return Err(format!(
+            "expected ErrorReport {}, got {:?}",
+            code.as_str_name(),
+            r.response
+        ));
     };
     if e.error_code != code as i32 || r.result != result as i32 || e.failed_sequence_id != failed {
         return Err(format!(
@@ -348,7 +405,10 @@ fn handshake_request(seq: u32) -> pb::BootloaderRequest {
 fn prepare_request(seq: u32, total: u32) -> pb::BootloaderRequest {
     pb::BootloaderRequest::new(
         seq,
-        pb::RequestKind::FlashProgram(pb::FlashProgramRequest { total_data_length: total, verify_after_program: false }),
+        pb::RequestKind::FlashProgram(pb::FlashProgramRequest {
+            total_data_length: total,
+            verify_after_program: false,
+        }),
     )
 }
 
@@ -382,7 +442,11 @@ pub fn run<T: Transport>(
                 break;
             }
         }
-        let outcome = if failed_at.is_some() { Outcome::Fail } else { Outcome::Pass };
+        let outcome = if failed_at.is_some() {
+            Outcome::Fail
+        } else {
+            Outcome::Pass
+        };
         let message = match &failed_at {
             Some(s) => format!("failed at {s}"),
             None => format!("{} scenarios passed", scenarios.len()),
@@ -400,7 +464,13 @@ pub fn run<T: Transport>(
         });
     }
     let timeouts = *client.timeouts_mut();
-    let mut ctx = Ctx { client, bench, cfg, steps: Vec::new(), timeouts };
+    let mut ctx = Ctx {
+        client,
+        bench,
+        cfg,
+        steps: Vec::new(),
+        timeouts,
+    };
     let skipped = run_single(name, &mut ctx);
     let Ctx { steps, bench, .. } = ctx;
     let failed = steps.iter().find(|s| !s.passed);
@@ -457,30 +527,43 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
         "partial_frame_timeout" => {
             let _ = ctx.step("partial frame, idle → COMM_TIMEOUT", |c| {
                 c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client.send_raw(&[0x7E, 0x00, 0x20]).map_err(|e| e.to_string())?;
+                c.client
+                    .send_raw(&[0x7E, 0x00, 0x20])
+                    .map_err(|e| e.to_string())?;
                 c.bench.wait(c.cfg.partial_idle);
                 c.expect_report(E::CommTimeout, R::ErrorCommunication, 0)
             }) && ctx.step("handshake", Ctx::handshake)
-                && ctx.step("partial frame, 600 ms, handshake frame → COMM_TIMEOUT then handshake", |c| {
-                    let seq = c.next_seq();
-                    let f = frame(&handshake_request(seq).encode_to_vec())?;
-                    c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client.send_raw(&[0x7E, 0x00, 0x20, 0x01]).map_err(|e| e.to_string())?;
-                    c.bench.wait(Duration::from_millis(u64::from(limits::FRAME_TIMEOUT_MS) + 100));
-                    c.client.send_raw(&f).map_err(|e| e.to_string())?;
-                    let first = c.expect_report(E::CommTimeout, R::ErrorCommunication, 0)?;
-                    expect_handshake(c, seq).map(|h| format!("{first}; {h}"))
-                })
-                && ctx.step("partial frame, handshake frame at once → COMM_FRAMING_ERROR then handshake", |c| {
-                    let seq = c.next_seq();
-                    let f = frame(&handshake_request(seq).encode_to_vec())?;
-                    c.client.discard_input().map_err(|e| e.to_string())?;
-                    let mut bytes = vec![0x7E, 0x00, 0x20, 0x01];
-                    bytes.extend_from_slice(&f);
-                    c.client.send_raw(&bytes).map_err(|e| e.to_string())?;
-                    let first = c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
-                    expect_handshake(c, seq).map(|h| format!("{first}; {h}"))
-                });
+                && ctx.step(
+                    "partial frame, 600 ms, handshake frame → COMM_TIMEOUT then handshake",
+                    |c| {
+                        let seq = c.next_seq();
+                        let f = frame(&handshake_request(seq).encode_to_vec())?;
+                        c.client.discard_input().map_err(|e| e.to_string())?;
+                        c.client
+                            .send_raw(&[0x7E, 0x00, 0x20, 0x01])
+                            .map_err(|e| e.to_string())?;
+                        c.bench.wait(Duration::from_millis(
+                            u64::from(limits::FRAME_TIMEOUT_MS) + 100,
+                        ));
+                        c.client.send_raw(&f).map_err(|e| e.to_string())?;
+                        let first = c.expect_report(E::CommTimeout, R::ErrorCommunication, 0)?;
+                        expect_handshake(c, seq).map(|h| format!("{first}; {h}"))
+                    },
+                )
+                && ctx.step(
+                    "partial frame, handshake frame at once → COMM_FRAMING_ERROR then handshake",
+                    |c| {
+                        let seq = c.next_seq();
+                        let f = frame(&handshake_request(seq).encode_to_vec())?;
+                        c.client.discard_input().map_err(|e| e.to_string())?;
+                        let mut bytes = vec![0x7E, 0x00, 0x20, 0x01];
+                        bytes.extend_from_slice(&f);
+                        c.client.send_raw(&bytes).map_err(|e| e.to_string())?;
+                        let first =
+                            c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
+                        expect_handshake(c, seq).map(|h| format!("{first}; {h}"))
+                    },
+                );
         }
         "timeout_handshake" => {
             ctx.step("idle, then handshake", |c| {
@@ -490,25 +573,33 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
         }
         "timeout_session" => {
             let _ = ctx.step("handshake", Ctx::handshake)
-                && ctx.step("idle past the session timeout, prepare → INVALID_SEQUENCE \"no session\"", |c| {
-                    c.bench.wait(c.cfg.session_idle);
-                    match c.client.prepare(c.cfg.image.len() as u32) {
-                        Ok(()) => Err("prepare succeeded: the session did not time out".into()),
-                        Err(e) => match device_err(&e) {
-                            Some(d)
-                                if d.code() == Some(E::InvalidSequence)
-                                    && d.result == R::ErrorInvalidRequest as i32
-                                    && d.diagnostic_message == "no session" =>
-                            {
-                                Ok(d.to_string())
-                            }
-                            _ => Err(format!("expected INVALID_SEQUENCE \"no session\", got {e}")),
-                        },
-                    }
-                })
+                && ctx.step(
+                    "idle past the session timeout, prepare → INVALID_SEQUENCE \"no session\"",
+                    |c| {
+                        c.bench.wait(c.cfg.session_idle);
+                        match c.client.prepare(c.cfg.image.len() as u32) {
+                            Ok(()) => Err("prepare succeeded: the session did not time out".into()),
+                            Err(e) => match device_err(&e) {
+                                Some(d)
+                                    if d.code() == Some(E::InvalidSequence)
+                                        && d.result == R::ErrorInvalidRequest as i32
+                                        && d.diagnostic_message == "no session" =>
+                                {
+                                    Ok(d.to_string())
+                                }
+                                _ => Err(format!(
+                                    "expected INVALID_SEQUENCE \"no session\", got {e}"
+                                )),
+                            },
+                        }
+                    },
+                )
                 && ctx.step("handshake + prepare", |c| {
                     c.handshake()?;
-                    c.client.prepare(c.cfg.image.len() as u32).map(|()| "ack".into()).map_err(|e| e.to_string())
+                    c.client
+                        .prepare(c.cfg.image.len() as u32)
+                        .map(|()| "ack".into())
+                        .map_err(|e| e.to_string())
                 });
         }
         "garbage_flood" => {
@@ -527,22 +618,31 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                 loop {
                     match c.client.read_response(Duration::from_millis(200)) {
                         Ok(r) => match &r.response {
-                            Some(pb::ResponseKind::Error(e)) if e.failed_sequence_id == 0 && r.sequence_id == 0 => {
+                            Some(pb::ResponseKind::Error(e))
+                                if e.failed_sequence_id == 0 && r.sequence_id == 0 =>
+                            {
                                 reports += 1
                             }
-                            other => return Err(format!("unexpected response during flood: {other:?}")),
+                            other => {
+                                return Err(format!("unexpected response during flood: {other:?}"));
+                            }
                         },
                         Err(ClientError::Timeout { .. }) => break,
                         Err(e) => return Err(format!("damaged response during flood: {e}")),
                     }
                 }
-                Ok(format!("{} garbage bytes, {reports} ErrorReports", garbage.len()))
+                Ok(format!(
+                    "{} garbage bytes, {reports} ErrorReports",
+                    garbage.len()
+                ))
             }) && ctx.step("handshake", Ctx::handshake);
         }
         "oversize_length" => {
             let _ = ctx.step("LEN 1025 → COMM_FRAMING_ERROR", |c| {
                 c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client.send_raw(&[0x7E, 0x04, 0x01]).map_err(|e| e.to_string())?;
+                c.client
+                    .send_raw(&[0x7E, 0x04, 0x01])
+                    .map_err(|e| e.to_string())?;
                 let r = c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
                 c.client.send_raw(&[0u8; 16]).map_err(|e| e.to_string())?;
                 Ok(r)
@@ -566,30 +666,47 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                 && ctx.step("prepare with id s+5 → INVALID_SEQUENCE", |c| {
                     let bad = c.client.last_sequence_id().wrapping_add(5);
                     c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client.send_request(&prepare_request(bad, c.cfg.image.len() as u32)).map_err(|e| e.to_string())?;
+                    c.client
+                        .send_request(&prepare_request(bad, c.cfg.image.len() as u32))
+                        .map_err(|e| e.to_string())?;
                     c.expect_report(E::InvalidSequence, R::ErrorInvalidRequest, bad)
                 })
-                && ctx.step("prepare with s+1, retransmission answered from cache", |c| {
-                    let seq = c.next_seq();
-                    let req = prepare_request(seq, c.cfg.image.len() as u32);
-                    c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client.send_request(&req).map_err(|e| e.to_string())?;
-                    let first = c.client.read_response(c.timeouts.prepare).map_err(|e| e.to_string())?;
-                    if !matches!(&first.response, Some(pb::ResponseKind::Ack(a)) if a.success) || first.sequence_id != seq {
-                        return Err(format!("expected Ack for {seq}, got {first:?}"));
-                    }
-                    c.client.set_last_sequence_id(seq);
-                    c.client.send_request(&req).map_err(|e| e.to_string())?;
-                    let again = c.client.read_response(c.timeouts.prepare).map_err(|e| e.to_string())?;
-                    if again != first {
-                        return Err(format!("retransmission answered differently: {again:?} vs {first:?}"));
-                    }
-                    Ok(format!("Ack for {seq}, twice"))
-                })
+                && ctx.step(
+                    "prepare with s+1, retransmission answered from cache",
+                    |c| {
+                        let seq = c.next_seq();
+                        let req = prepare_request(seq, c.cfg.image.len() as u32);
+                        c.client.discard_input().map_err(|e| e.to_string())?;
+                        c.client.send_request(&req).map_err(|e| e.to_string())?;
+                        let first = c
+                            .client
+                            .read_response(c.timeouts.prepare)
+                            .map_err(|e| e.to_string())?;
+                        if !matches!(&first.response, Some(pb::ResponseKind::Ack(a)) if a.success)
+                            || first.sequence_id != seq
+                        {
+                            return Err(format!("expected Ack for {seq}, got {first:?}"));
+                        }
+                        c.client.set_last_sequence_id(seq);
+                        c.client.send_request(&req).map_err(|e| e.to_string())?;
+                        let again = c
+                            .client
+                            .read_response(c.timeouts.prepare)
+                            .map_err(|e| e.to_string())?;
+                        if again != first {
+                            return Err(format!(
+                                "retransmission answered differently: {again:?} vs {first:?}"
+                            ));
+                        }
+                        Ok(format!("Ack for {seq}, twice"))
+                    },
+                )
                 && ctx.step("stale id s → INVALID_SEQUENCE", |c| {
                     let stale = c.client.last_sequence_id().wrapping_sub(1);
                     c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client.send_request(&prepare_request(stale, 1)).map_err(|e| e.to_string())?;
+                    c.client
+                        .send_request(&prepare_request(stale, 1))
+                        .map_err(|e| e.to_string())?;
                     c.expect_report(E::InvalidSequence, R::ErrorInvalidRequest, stale)
                 });
         }
@@ -597,11 +714,23 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
             let _ = ctx.step("handshake", Ctx::handshake)
                 && ctx.step("empty oneof → ERROR_INVALID_REQUEST", |c| {
                     let seq = c.next_seq();
-                    send_and_expect_invalid(c, &pb::BootloaderRequest { sequence_id: seq, request: None }.encode_to_vec(), seq)
+                    send_and_expect_invalid(
+                        c,
+                        &pb::BootloaderRequest {
+                            sequence_id: seq,
+                            request: None,
+                        }
+                        .encode_to_vec(),
+                        seq,
+                    )
                 })
                 && ctx.step("unknown oneof field 15 → ERROR_INVALID_REQUEST", |c| {
                     let seq = c.next_seq();
-                    let mut p = pb::BootloaderRequest { sequence_id: seq, request: None }.encode_to_vec();
+                    let mut p = pb::BootloaderRequest {
+                        sequence_id: seq,
+                        request: None,
+                    }
+                    .encode_to_vec();
                     p.extend_from_slice(&[0x7A, 0x02, 0x08, 0x01]); // field 15, LEN 2, {1: 1}
                     send_and_expect_invalid(c, &p, seq)
                 })
@@ -609,7 +738,9 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                     let seq = c.next_seq();
                     let req = pb::BootloaderRequest::new(
                         seq,
-                        pb::RequestKind::Recovery(pb::ErrorRecoveryRequest { action: pb::RecoveryAction::AbortAndReset as i32 }),
+                        pb::RequestKind::Recovery(pb::ErrorRecoveryRequest {
+                            action: pb::RecoveryAction::AbortAndReset as i32,
+                        }),
                     );
                     send_and_expect_invalid(c, &req.encode_to_vec(), seq)
                 })
@@ -623,7 +754,10 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
             }
             if !ctx.step("upload image A", |c| {
                 let img = c.cfg.image.clone();
-                c.client.upload(&img, |_| {}).map(|r| format!("{} bytes", r.bytes)).map_err(|e| e.to_string())
+                c.client
+                    .upload(&img, |_| {})
+                    .map(|r| format!("{} bytes", r.bytes))
+                    .map_err(|e| e.to_string())
             }) {
                 return None;
             }
@@ -644,7 +778,9 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                 match c.bench.booted_image_crc32() {
                     Some(crc) if crc == old => Ok("boots A".into()),
                     Some(crc) if crc == new => Ok("boots B".into()),
-                    other => Err(format!("boots {other:08X?}, expected A {old:08X} or B {new:08X}")),
+                    other => Err(format!(
+                        "boots {other:08X?}, expected A {old:08X} or B {new:08X}"
+                    )),
                 }
             }) && ctx.step("upload image B, reboot boots B", |c| {
                 let img = c.cfg.alternate_image.clone();
@@ -663,26 +799,42 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
 }
 
 fn expect_handshake<T: Transport>(c: &mut Ctx<'_, T>, seq: u32) -> StepResult {
-    let r = c.client.read_response(c.response_timeout()).map_err(|e| format!("expected handshake response: {e}"))?;
+    let r = c
+        .client
+        .read_response(c.response_timeout())
+        .map_err(|e| format!("expected handshake response: {e}"))?;
     match &r.response {
         Some(pb::ResponseKind::Handshake(h)) if r.sequence_id == seq => {
             c.client.set_last_sequence_id(seq);
             Ok(format!("handshake {seq}: {}", h.bootloader_version))
         }
-        other => Err(format!("expected handshake response {seq}, got {other:?} (id {})", r.sequence_id)),
+        other => Err(format!(
+            "expected handshake response {seq}, got {other:?} (id {})",
+            r.sequence_id
+        )),
     }
 }
 
-fn send_and_expect_invalid<T: Transport>(c: &mut Ctx<'_, T>, payload: &[u8], seq: u32) -> StepResult {
+fn send_and_expect_invalid<T: Transport>(
+    c: &mut Ctx<'_, T>,
+    payload: &[u8],
+    seq: u32,
+) -> StepResult {
     let f = frame(payload)?;
     c.client.discard_input().map_err(|e| e.to_string())?;
     c.client.send_raw(&f).map_err(|e| e.to_string())?;
-    let r = c.client.read_response(c.response_timeout()).map_err(|e| e.to_string())?;
+    let r = c
+        .client
+        .read_response(c.response_timeout())
+        .map_err(|e| e.to_string())?;
     let Some(pb::ResponseKind::Error(e)) = &r.response else {
         return Err(format!("expected ErrorReport, got {:?}", r.response));
     };
     if r.result != pb::ResultCode::ErrorInvalidRequest as i32 || e.failed_sequence_id != seq {
-        return Err(format!("expected ERROR_INVALID_REQUEST for {seq}, got result {} {e:?}", r.result));
+        return Err(format!(
+            "expected ERROR_INVALID_REQUEST for {seq}, got result {} {e:?}",
+            r.result
+        ));
     }
     Ok(format!("{:?}", e.diagnostic_message))
 }

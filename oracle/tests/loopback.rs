@@ -45,7 +45,10 @@ impl Dev {
             session: false,
             last_seq: 0,
             cache: Vec::new(),
-            banks: [vec![0xFF; limits::BANK_SIZE as usize], vec![0xFF; limits::BANK_SIZE as usize]],
+            banks: [
+                vec![0xFF; limits::BANK_SIZE as usize],
+                vec![0xFF; limits::BANK_SIZE as usize],
+            ],
             active: None,
             committed: [0, 0],
             upload: None,
@@ -90,7 +93,10 @@ impl Dev {
     }
 
     fn tick(&mut self) {
-        if self.powered && self.decoder.in_frame() && self.now - self.last_byte > u64::from(limits::FRAME_TIMEOUT_MS) {
+        if self.powered
+            && self.decoder.in_frame()
+            && self.now - self.last_byte > u64::from(limits::FRAME_TIMEOUT_MS)
+        {
             self.decoder.reset();
             self.send(&Reject::PartialFrameTimeout.response(0));
         }
@@ -108,7 +114,9 @@ impl Dev {
             Some(Ok(p)) => match device::decode_request(p) {
                 Err(_) => Reject::ProtobufDecode.response(0),
                 Ok(req) => {
-                    if self.session && self.now - self.last_valid > u64::from(limits::SESSION_TIMEOUT_MS) {
+                    if self.session
+                        && self.now - self.last_valid > u64::from(limits::SESSION_TIMEOUT_MS)
+                    {
                         self.session = false;
                     }
                     let seq = req.sequence_id;
@@ -168,9 +176,19 @@ impl Dev {
             return Err(Reject::NoSession);
         }
         if seq != self.last_seq.wrapping_add(1) {
-            return Err(Reject::WrongSequence { expected: self.last_seq.wrapping_add(1) });
+            return Err(Reject::WrongSequence {
+                expected: self.last_seq.wrapping_add(1),
+            });
         }
-        let ack = || device::ok_response(seq, ResponseKind::Ack(device::Acknowledgment { success: true, message: Default::default() }));
+        let ack = || {
+            device::ok_response(
+                seq,
+                ResponseKind::Ack(device::Acknowledgment {
+                    success: true,
+                    message: Default::default(),
+                }),
+            )
+        };
         let t = self.target();
         match kind? {
             RequestKind::Handshake(_) => unreachable!(),
@@ -212,7 +230,10 @@ impl Dev {
             RequestKind::FlashProgram(_) => {
                 let (total, got) = self.upload.ok_or(Reject::NoUpload)?;
                 if got != total {
-                    return Err(Reject::Incomplete { received: got, total });
+                    return Err(Reject::Incomplete {
+                        received: got,
+                        total,
+                    });
                 }
                 let img = self.banks[t][..total as usize].to_vec();
                 if !img.starts_with(b"CVBC") {
@@ -244,8 +265,12 @@ impl Dev {
                 if r.length == 0 || r.length as usize > limits::MAX_READ {
                     return Err(Reject::ReadTooLong);
                 }
-                let bank = BANK.iter().position(|&b| r.start_address >= b && r.start_address + r.length <= b + limits::BANK_SIZE);
-                let Some(i) = bank else { return Err(Reject::ReadOutOfRange) };
+                let bank = BANK.iter().position(|&b| {
+                    r.start_address >= b && r.start_address + r.length <= b + limits::BANK_SIZE
+                });
+                let Some(i) = bank else {
+                    return Err(Reject::ReadOutOfRange);
+                };
                 let off = (r.start_address - BANK[i]) as usize;
                 let data = &self.banks[i][off..off + r.length as usize];
                 Ok(device::ok_response(
@@ -350,7 +375,9 @@ fn setup() -> (Sim, Client<Sim>) {
 }
 
 fn image(len: usize, seed: u8) -> Vec<u8> {
-    let mut v: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)).collect();
+    let mut v: Vec<u8> = (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
     v[..4].copy_from_slice(b"CVBC");
     v
 }
@@ -384,7 +411,10 @@ fn lost_responses_are_retried_with_the_same_id() {
     c.send_chunk(1000, &[2; 1000]).unwrap();
     sim.0.borrow_mut().drop_next = 10;
     match c.send_chunk(2000, &[3; 1]) {
-        Err(ClientError::Timeout { request: "data", attempts: 4 }) => {}
+        Err(ClientError::Timeout {
+            request: "data",
+            attempts: 4,
+        }) => {}
         other => panic!("{other:?}"),
     }
 }
@@ -396,14 +426,20 @@ fn device_errors_carry_the_report() {
     c.prepare(100).unwrap();
     let e = c.send_chunk(5, &[0; 10]).unwrap_err();
     let d = e.device().unwrap();
-    assert_eq!(d.code(), Some(cockpit_oracle::pb::ErrorCode::InvalidSequence));
+    assert_eq!(
+        d.code(),
+        Some(cockpit_oracle::pb::ErrorCode::InvalidSequence)
+    );
     assert_eq!(d.failed_sequence_id, 3);
     assert_eq!(d.diagnostic_message, "offset mismatch, expected 0");
     // The rejected id was not consumed.
     c.send_chunk(0, &[0; 100]).unwrap();
     // A corrupt image is refused at verify.
     let e = c.verify(100).unwrap_err();
-    assert_eq!(e.device().unwrap().code(), Some(cockpit_oracle::pb::ErrorCode::FlashVerifyFailed));
+    assert_eq!(
+        e.device().unwrap().code(),
+        Some(cockpit_oracle::pb::ErrorCode::FlashVerifyFailed)
+    );
 }
 
 #[test]
@@ -413,7 +449,10 @@ fn original_flow_and_info() {
     let f = c.upload_original(&img).unwrap();
     assert_eq!(f.verification_hash, crc32(&img).to_be_bytes());
     assert_eq!(c.last_sequence_id(), 4);
-    assert!(matches!(c.upload_original(&image(1011, 0)), Err(ClientError::ImageSize { .. })));
+    assert!(matches!(
+        c.upload_original(&image(1011, 0)),
+        Err(ClientError::ImageSize { .. })
+    ));
     let info = c.device_info().unwrap();
     assert_eq!(info.device_model, "STM32G474RE");
     assert_eq!(c.flash_read(BANK[0], 256).unwrap(), img);
@@ -430,7 +469,12 @@ fn every_scenario_passes_against_the_contract() {
     for spec in scenario::CATALOGUE {
         let (mut sim, mut c) = setup();
         let r = scenario::run(spec.name, &mut c, &mut sim, &cfg()).unwrap();
-        assert_eq!(r.outcome, Outcome::Pass, "{}", serde_json::to_string_pretty(&r).unwrap());
+        assert_eq!(
+            r.outcome,
+            Outcome::Pass,
+            "{}",
+            serde_json::to_string_pretty(&r).unwrap()
+        );
     }
     let (mut sim, mut c) = setup();
     assert!(scenario::run("nope", &mut c, &mut sim, &cfg()).is_err());
