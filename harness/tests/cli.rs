@@ -1,9 +1,11 @@
 //! End-to-end tests of the `cockpit` binary: the shipped plans on the `sim` board, a directory of
-//! deliberately bad plans, and the `compile`/`disasm`/`history` subcommands.
+//! deliberately bad plans, corrupted images made at test time, an unusable result store, and the
+//! `compile`/`disasm`/`history`/`list` subcommands.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use cockpit_harness::discover::discover;
 use cockpit_harness::result::Verdict;
 use cockpit_harness::store::Store;
 use serde_json::Value;
@@ -87,9 +89,12 @@ fn shipped_plans_all_pass_and_are_stored() {
     let (out, json) = run_json(&repo_path("test-plans"), &db, &junit);
 
     let results = json["results"].as_array().unwrap();
-    assert!(
-        results.len() >= 10,
-        "expected the shipped plans, got {json:#}"
+    let plan_files = discover(&[repo_path("test-plans")]).unwrap();
+    assert!(plan_files.len() >= 12, "{plan_files:?}");
+    assert_eq!(
+        results.len(),
+        plan_files.len(),
+        "one result per plan file: {json:#}"
     );
     for r in results {
         assert_eq!(
@@ -309,4 +314,203 @@ fn compile_and_disasm() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// CRC-32/ISO-HDLC (IEEE), bit by bit: the checksum of CVBC v1 (`vm/README.md`).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Byte offset of the CRC field in the CVBC v1 header.
+const CRC_AT: usize = 20;
+
+fn u32_at(image: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(image[at..at + 4].try_into().unwrap())
+}
+
+/// Recomputes the CVBC header CRC over the `total size` bytes, with the CRC field as zero.
+fn fix_crc(image: &mut [u8]) {
+    let total = u32_at(image, 12) as usize;
+    image[CRC_AT..CRC_AT + 4].fill(0);
+    let crc = crc32(&image[..total]);
+    image[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+}
+
+/// (offset, length) of the section of `kind` (1 = code), from the section table at byte 24.
+fn section(image: &[u8], kind: u32) -> (usize, usize) {
+    let count = u16::from_le_bytes([image[16], image[17]]) as usize;
+    (0..count)
+        .map(|i| 24 + 12 * i)
+        .find(|&at| u32_at(image, at) == kind)
+        .map(|at| {
+            (
+                u32_at(image, at + 4) as usize,
+                u32_at(image, at + 8) as usize,
+            )
+        })
+        .expect("section present")
+}
+
+#[test]
+fn corrupted_images_are_reported_and_the_good_plan_still_passes_and_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good_src = fixture("bad-plans/programs/good.c");
+    let good_image = d.join("good.cvbc");
+    let out = cockpit(&[
+        "compile",
+        good_src.to_str().unwrap(),
+        "-o",
+        good_image.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let good = std::fs::read(&good_image).unwrap();
+    // The checksum helper agrees with the compiler's writer.
+    let mut check = good.clone();
+    fix_crc(&mut check);
+    assert_eq!(check, good, "crc32() reproduces the stored CRC");
+
+    let (code_at, code_len) = section(&good, 1);
+    assert!(code_len >= 4);
+    let mut bad_magic = good.clone();
+    bad_magic[..4].copy_from_slice(b"CVBX");
+    let mut crc_mismatch = good.clone();
+    crc_mismatch[code_at + 2] ^= 0x01; // an immediate of instruction 0, CRC left as it was
+    let mut out_of_bounds = good.clone();
+    let code_entry = (0..)
+        .map(|i| 24 + 12 * i)
+        .find(|&at| u32_at(&good, at) == 1)
+        .unwrap();
+    out_of_bounds[code_entry + 8..code_entry + 12].copy_from_slice(&0x0010_0000u32.to_le_bytes());
+    fix_crc(&mut out_of_bounds);
+    let mut bad_opcode = good.clone();
+    bad_opcode[code_at] = 0xEE; // instruction 0 (the prologue's CALL main): undefined opcode
+    fix_crc(&mut bad_opcode);
+
+    let plans = d.join("plans");
+    std::fs::create_dir(&plans).unwrap();
+    for (name, image) in [
+        ("bad_magic", &bad_magic),
+        ("crc_mismatch", &crc_mismatch),
+        ("out_of_bounds", &out_of_bounds),
+        ("bad_opcode", &bad_opcode),
+        ("good", &good),
+    ] {
+        std::fs::write(plans.join(format!("{name}.cvbc")), image).unwrap();
+        let checks = if name == "good" {
+            "[[console]]\nexact = \"hello from good\\n\"\n[vm]\nglobals = { answer = 42 }\n"
+        } else {
+            ""
+        };
+        std::fs::write(
+            plans.join(format!("{name}.toml")),
+            format!("name = \"{name}\"\nprogram = \"{name}.cvbc\"\n{checks}"),
+        )
+        .unwrap();
+    }
+
+    let db = d.join("cockpit.db");
+    let (out, json) = run_json(&plans, &db, &d.join("junit.xml"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let failure = |name: &str| {
+        let r = result(&json, name);
+        assert_eq!(r["verdict"], "fail", "{r:#}");
+        r["failure"].as_str().unwrap().to_string()
+    };
+    let f = failure("bad_magic");
+    assert!(
+        f.contains("bad_magic.cvbc") && f.contains("bad magic 43 56 42 58"),
+        "{f}"
+    );
+    let f = failure("crc_mismatch");
+    assert!(
+        f.contains("crc_mismatch.cvbc") && f.contains("checksum mismatch"),
+        "{f}"
+    );
+    let f = failure("out_of_bounds");
+    assert!(
+        f.contains("out_of_bounds.cvbc")
+            && f.contains("section kind 1")
+            && f.contains("length 1048576 exceeds the file"),
+        "{f}"
+    );
+    let f = failure("bad_opcode");
+    assert!(
+        f.starts_with("vm error: expected NONE, observed INVALID_OPCODE")
+            && f.contains("at pc 0 (opcode 0xee)"),
+        "{f}"
+    );
+    assert_eq!(result(&json, "good")["verdict"], "pass");
+
+    let rows = stored(&db, json["run_id"].as_i64().unwrap());
+    assert_eq!(
+        rows,
+        [
+            ("bad_magic".to_string(), Verdict::Fail),
+            ("bad_opcode".to_string(), Verdict::Fail),
+            ("crc_mismatch".to_string(), Verdict::Fail),
+            ("good".to_string(), Verdict::Pass),
+            ("out_of_bounds".to_string(), Verdict::Fail),
+        ]
+    );
+}
+
+#[test]
+fn an_unusable_store_does_not_lose_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("junk.db");
+    std::fs::write(
+        &db,
+        b"this is not sqlite, just a text file that is long enough",
+    )
+    .unwrap();
+    let junit = dir.path().join("junit.xml");
+    let plan = fixture("bad-plans/good.toml");
+    let args = |json: bool| {
+        let mut a = vec![
+            "run",
+            plan.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ];
+        if json {
+            a.push("--json");
+        }
+        a
+    };
+
+    let out = cockpit(&args(false));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("good") && stdout.contains("1 passed, 0 failed, 0 errors"),
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("junk.db") && stderr.contains("not (all) stored"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"<testcase name="good""#), "{xml}");
+
+    let out = cockpit(&args(true));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["results"][0]["verdict"], "pass");
+    assert_eq!(json["run_id"], Value::Null);
 }
