@@ -12,7 +12,7 @@
 //! let mut decoder = frame::Decoder::new();
 //! let mut request = device::Request::default();
 //! let mut tx = [0u8; device::RESPONSE_FRAME_MAX];
-//! # let rx_bytes: &[u8] = &[0x7e, 0x00, 0x02, 0x10, 0x01, 0xc5, 0x81, 0x7f];
+//! # let rx_bytes: &[u8] = &[0x7e, 0x00, 0x02, 0x10, 0x01, 0xf9, 0xf2, 0x7f];
 //! for &b in rx_bytes {
 //!     let response = match decoder.push(b) {
 //!         None => continue,

@@ -502,3 +502,41 @@ fn scenarios_fail_against_a_silent_device() {
     let json = serde_json::to_value(&r).unwrap();
     assert_eq!(json["outcome"], "fail");
 }
+
+/// `Client::open` by path on a pseudo-terminal, as on `/dev/ttyUSB0`.
+#[test]
+fn serial_port_by_path_on_a_pty() {
+    use std::io::{Read, Write};
+    let (mut master, slave) = serialport::TTYPort::pair().unwrap();
+    let path = serialport::SerialPort::name(&slave).unwrap();
+    serialport::SerialPort::set_timeout(&mut master, Duration::from_millis(20)).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let device = std::thread::spawn(move || {
+        let mut dev = Dev::new();
+        let mut buf = [0u8; 1024];
+        while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+            match master.read(&mut buf) {
+                Ok(n) => {
+                    for &b in &buf[..n] {
+                        dev.push(b);
+                    }
+                    let out: Vec<u8> = dev.out.drain(..).collect();
+                    master.write_all(&out).unwrap();
+                }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
+                Err(_) => break,
+            }
+        }
+    });
+    let mut c = Client::open(&path, 115_200, Timeouts::default()).unwrap();
+    let img = image(4000, 3);
+    let r = c.upload(&img, |_| {}).unwrap();
+    assert_eq!(r.bytes, 4000);
+    assert_eq!(r.baud, Some(115_200));
+    assert!(r.line_efficiency.is_some());
+    drop(c);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    device.join().unwrap();
+    drop(slave);
+}
