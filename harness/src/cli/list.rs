@@ -14,7 +14,8 @@ use super::select::Selection;
 /// Arguments of `cockpit list`.
 #[derive(Args, Debug)]
 pub struct ListArgs {
-    /// Plan files or directories (searched recursively for `*.toml`, skipping READMEs).
+    /// Plan files or directories (searched recursively for `*.toml` plans, skipping READMEs,
+    /// `Cargo.toml`, `target/` and hidden entries, not following symlinked directories).
     #[arg(default_value = "test-plans")]
     paths: Vec<PathBuf>,
     #[command(flatten)]

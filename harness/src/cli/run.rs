@@ -22,7 +22,8 @@ use super::{Outcome, store_runtime};
 /// Arguments of `cockpit run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// Plan files or directories (searched recursively for `*.toml`, skipping READMEs).
+    /// Plan files or directories (searched recursively for `*.toml` plans, skipping READMEs,
+    /// `Cargo.toml`, `target/` and hidden entries, not following symlinked directories).
     #[arg(default_value = "test-plans")]
     paths: Vec<PathBuf>,
     /// Board kind: `sim` (`emu` and `probe` are planned).
