@@ -514,3 +514,57 @@ fn an_unusable_store_does_not_lose_the_report() {
     assert_eq!(json["results"][0]["verdict"], "pass");
     assert_eq!(json["run_id"], Value::Null);
 }
+
+#[test]
+fn the_run_records_the_git_commit_of_the_plans_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("plans/programs")).unwrap();
+    std::fs::copy(fixture("bad-plans/good.toml"), repo.join("plans/good.toml")).unwrap();
+    std::fs::copy(
+        fixture("bad-plans/programs/good.c"),
+        repo.join("plans/programs/good.c"),
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", text(&out.stderr));
+        text(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "plans"]);
+    let head = git(&["rev-parse", "HEAD"]);
+
+    // Run from a directory that is not in that repository (nor, usually, in any).
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let db = dir.path().join("cockpit.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .current_dir(&elsewhere)
+        .args(["run", "../repo/plans", "--json", "--db"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run_id = json["run_id"].as_i64().unwrap();
+    let run = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = Store::open(&db).await.unwrap();
+            let run = store.run(run_id).await.unwrap().unwrap();
+            store.close().await;
+            run
+        });
+    assert_eq!(run.info.git_commit.as_deref(), Some(head.as_str()));
+    assert!(!run.info.git_dirty);
+}
