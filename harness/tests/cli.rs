@@ -316,20 +316,9 @@ fn compile_and_disasm() {
     );
 }
 
-/// CRC-32/ISO-HDLC (IEEE), bit by bit: the checksum of CVBC v1 (`vm/README.md`).
+/// CRC-32/ISO-HDLC (IEEE): the checksum of CVBC v1 (`vm/README.md`).
 fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
+    crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC).checksum(bytes)
 }
 
 /// Byte offset of the CRC field in the CVBC v1 header.
