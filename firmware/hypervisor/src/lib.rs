@@ -6,6 +6,11 @@
 //! in slices on a [`cockpit_vm::Vm`] whose HAL calls go through [`VmHost`] to a [`Board`] →
 //! the board shows the effects (pins, console, time) and stores the [`telemetry`] record.
 //!
+//! Program delivery: [`bootloader::Bootloader`] (the Oracle protocol's device engine, fed UART
+//! bytes and polled with the time) writes a new image into the inactive A/B bank through a
+//! [`FlashProgrammer`] and activates it with one atomic metadata write; [`boot::select`] picks
+//! the bank to run at reset.
+//!
 //! Documented addresses and constants (see `README.md`):
 //! - [`PROGRAM_BANK_ADDR`] `0x0801_0000`, [`PROGRAM_BANK_SIZE`] 192 KiB;
 //! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1);
@@ -14,6 +19,9 @@
 #![forbid(unsafe_code)]
 
 pub mod board;
+pub mod boot;
+pub mod bootloader;
+pub mod flash;
 pub mod host;
 pub mod loader;
 pub mod pins;
@@ -21,8 +29,11 @@ pub mod run;
 pub mod telemetry;
 
 pub use board::{Board, Flash, FlashError, SliceFlash, byte_range};
+pub use boot::{Bank, BootChoice};
+pub use bootloader::{Bootloader, Tx};
+pub use flash::{FlashProgrammer, MemFlash, PAGE_SIZE, ProgramError};
 pub use host::VmHost;
-pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
+pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load, load_boot};
 pub use pins::{Pin, PinMode};
 pub use run::{Limits, Outcome, run};
 pub use telemetry::{TELEMETRY_ADDR, TelemetryRecord};

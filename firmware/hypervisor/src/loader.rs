@@ -27,6 +27,8 @@ pub enum LoadError {
     },
     /// The container rejected the image (bad magic, CRC, sections, …).
     Container(ContainerError),
+    /// [`load_boot`]: neither bank holds a valid image (the device stays in the bootloader).
+    NoBootableBank,
 }
 
 impl core::fmt::Display for LoadError {
@@ -40,6 +42,7 @@ impl core::fmt::Display for LoadError {
                 )
             }
             LoadError::Container(e) => e.fmt(f),
+            LoadError::NoBootableBank => write!(f, "no program bank holds a valid image"),
         }
     }
 }
@@ -78,7 +81,7 @@ pub fn image_size(head: &[u8]) -> Option<usize> {
 /// Errors: [`LoadError::Flash`] if the header or image is outside flash, [`LoadError::TooLarge`]
 /// if the declared size exceeds [`PROGRAM_BANK_SIZE`], [`LoadError::Container`] with the
 /// container's reason otherwise (an erased bank gives `BadMagic { found: [ff, ff, ff, ff] }`).
-pub fn load<F: Flash>(flash: &F, addr: u32) -> Result<Program<'_>, LoadError> {
+pub fn load<F: Flash + ?Sized>(flash: &F, addr: u32) -> Result<Program<'_>, LoadError> {
     let head = flash.read(addr, CVBC_HEADER_SIZE)?;
     let Some(size) = image_size(head) else {
         // Unknown magic: let the container produce its message.
@@ -96,6 +99,18 @@ pub fn load<F: Flash>(flash: &F, addr: u32) -> Result<Program<'_>, LoadError> {
     // A size smaller than the header is the container's to reject (BadHeader / Truncated).
     let image = flash.read(addr, size.max(CVBC_HEADER_SIZE))?;
     Ok(Program::parse(image)?)
+}
+
+/// Loads the image [`crate::boot::select`] chooses: the active bank's if valid, else the other
+/// bank's. Returns the bank and the validated program (borrowed from flash).
+/// Errors: [`LoadError::NoBootableBank`] when neither bank holds a valid image.
+pub fn load_boot<F: Flash + ?Sized>(
+    flash: &F,
+) -> Result<(crate::boot::Bank, Program<'_>), LoadError> {
+    let bank = crate::boot::select(flash)
+        .bank()
+        .ok_or(LoadError::NoBootableBank)?;
+    Ok((bank, load(flash, bank.addr())?))
 }
 
 #[cfg(test)]
