@@ -417,6 +417,21 @@ fn block_scoping_and_shadowing() {
     assert_eq!(output(src), "1 2 3 13 3 2 9 5 0");
 }
 
+/// 64 frames: `main` plus 63 nested calls run; one more is a clean STACK_OVERFLOW fault.
+#[test]
+fn recursion_depth_limit() {
+    let src = |n: u32| {
+        format!(
+            "int sum(int n) {{ return n == 0 ? 0 : n + sum(n - 1); }}\n\
+             int main() {{ printf(\"%d\", sum({n})); return 0; }}"
+        )
+    };
+    assert_eq!(output(&src(62)), (62 * 63 / 2).to_string());
+    let r = run_with(&src(63), BUDGET);
+    assert_eq!(r.exit.map_err(|f| f.error), Err(VmError::StackOverflow));
+    assert_eq!(r.console(), "");
+}
+
 #[test]
 fn recursion_fib_and_factorial() {
     let src = r#"
