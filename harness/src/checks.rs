@@ -3,6 +3,8 @@
 //! [`evaluate`] is pure: the runner collects [`Observations`] from the board first, then this
 //! module turns them into [`CheckResult`]s (expected vs observed, as text) and [`Metric`]s.
 
+use cockpit_oracle::client::{ClientError, UploadReport};
+use cockpit_oracle::pb::ErrorCode;
 use cockpit_vm::VmError;
 
 use crate::plan::{ConsoleCheck, GlobalRef, Measure, Plan, RegisterCheck, TimingCheck, VmCheck};
@@ -105,6 +107,58 @@ pub fn run_metrics(r: &RunReport) -> Vec<Metric> {
         metric("virtual_ms", "ms", r.virtual_time.as_secs_f64() * 1e3),
         metric("wall_ms", "ms", r.wall_time.as_secs_f64() * 1e3),
     ]
+}
+
+/// Judges an Oracle bootloader upload (`upload = "oracle"`) as a corner-1 check: the device
+/// must accept, activate and read back the image (`expect_error` = `None`), or reject it with
+/// that `ErrorReport` code. An accepted upload records `upload_ms` (handshake to verify, ms),
+/// `upload_bytes` (image bytes) and `upload_efficiency` (image bytes ÷ the bytes the line could
+/// carry in that time at the port's baud rate, 0–1).
+pub fn upload_check(
+    expect_error: Option<ErrorCode>,
+    outcome: &Result<UploadReport, ClientError>,
+) -> (CheckResult, Vec<Metric>) {
+    let expected = match expect_error {
+        None => "the bootloader accepts, activates and reads back the image".to_string(),
+        Some(code) => format!(
+            "the bootloader rejects the upload with {}",
+            code.as_str_name()
+        ),
+    };
+    let (observed, passed, metrics) = match outcome {
+        Ok(r) => {
+            let mut metrics = vec![
+                metric("upload_ms", "ms", r.duration.as_secs_f64() * 1e3),
+                metric("upload_bytes", "bytes", r.bytes as f64),
+            ];
+            metrics.extend(
+                r.line_efficiency
+                    .map(|e| metric("upload_efficiency", "ratio", e)),
+            );
+            let observed = format!(
+                "accepted: {} bytes in {} chunks, {} retries, {:.1} ms, readback CRC-32 {:08X}",
+                r.bytes,
+                r.chunks,
+                r.retries,
+                r.duration.as_secs_f64() * 1e3,
+                r.crc32
+            );
+            (observed, expect_error.is_none(), metrics)
+        }
+        Err(e) => {
+            let code = e.device().and_then(|d| d.code());
+            let passed = expect_error.is_some() && code == expect_error;
+            (format!("rejected: {e}"), passed, Vec::new())
+        }
+    };
+    let c = check(
+        CheckKind::Compile,
+        "oracle upload".into(),
+        expected,
+        observed,
+        passed,
+    );
+    (c, metrics)
 }
 
 fn check(

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cockpit_hypervisor::pins::PIN_COUNT;
+use cockpit_oracle::pb::ErrorCode;
 use cockpit_vm::{GLOBALS, VmError};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
@@ -85,6 +86,64 @@ pub struct Plan {
     pub vm: VmCheck,
     /// Pin timing checks, in plan order.
     pub timing: Vec<TimingCheck>,
+    /// How the program reaches the board (`upload`, with `preload`, `expect_upload_error`).
+    pub upload: Upload,
+    /// Deliberate damage applied to the built image before it is delivered (`corrupt`).
+    pub corrupt: Option<Corruption>,
+}
+
+/// How the program reaches the board: the top-level `upload` key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Upload {
+    /// `upload = "direct"` (default): the image is placed in program flash by the board itself
+    /// ([`crate::target::Target::load`]).
+    #[default]
+    Direct,
+    /// `upload = "oracle"`: the image travels through the Oracle bootloader over the board's
+    /// serial port ([`crate::target::Target::bootloader_port`]), then the board reboots into it.
+    Oracle(OracleUpload),
+}
+
+/// The details of an `upload = "oracle"` plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OracleUpload {
+    /// `preload`: a program (resolved against the plan's directory) loaded directly before the
+    /// upload, so the board holds a previous image.
+    pub preload: Option<PathBuf>,
+    /// `expect_upload_error`: the device must reject the upload with this `ErrorCode`; the test
+    /// then runs whatever boots (the preloaded image).
+    pub expect_error: Option<ErrorCode>,
+}
+
+/// Deliberate damage to the program image (the `corrupt` key), so corrupt-image plans need no
+/// binary fixtures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Corruption {
+    /// `"crc"`: the last byte is inverted, so the container checksum no longer matches.
+    Crc,
+    /// `"truncate"`: only the first half of the image (at least 1 byte) is kept.
+    Truncate,
+    /// `"magic"`: the first byte of the magic number is inverted.
+    Magic,
+}
+
+impl Corruption {
+    /// Applies the damage to `image` (see the variants).
+    pub fn apply(self, image: &mut Vec<u8>) {
+        match self {
+            Corruption::Crc => {
+                if let Some(last) = image.last_mut() {
+                    *last ^= 0xFF;
+                }
+            }
+            Corruption::Truncate => image.truncate((image.len() / 2).max(1)),
+            Corruption::Magic => {
+                if let Some(first) = image.first_mut() {
+                    *first ^= 0xFF;
+                }
+            }
+        }
+    }
 }
 
 /// One console (corner 2) expectation on the USART1 transcript.
@@ -240,6 +299,10 @@ struct RawPlan {
     timing: Vec<RawTiming>,
     #[serde(default)]
     input: Vec<RawInput>,
+    upload: Option<String>,
+    preload: Option<String>,
+    expect_upload_error: Option<String>,
+    corrupt: Option<String>,
 }
 
 fn default_boards() -> Vec<String> {
@@ -344,6 +407,8 @@ impl RawPlan {
                 ));
             }
         }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let (upload, corrupt) = self.upload_keys(base).map_err(|(f, m)| invalid(f, m))?;
         let budget = self.budget.validate().map_err(|(f, m)| invalid(f, m))?;
         let expect_compile_error = match &self.expect_compile_error {
             None => None,
@@ -429,7 +494,6 @@ impl RawPlan {
             }
             inputs.push(input);
         }
-        let base = path.parent().unwrap_or(Path::new("."));
         Ok(Plan {
             path: path.to_path_buf(),
             name: self.name,
@@ -444,7 +508,106 @@ impl RawPlan {
             registers,
             vm,
             timing,
+            upload,
+            corrupt,
         })
+    }
+
+    /// Validates `upload`, `preload`, `expect_upload_error` and `corrupt` together; `base` is
+    /// the plan's directory.
+    fn upload_keys(&self, base: &Path) -> Result<(Upload, Option<Corruption>), FieldError> {
+        let corrupt = match self.corrupt.as_deref() {
+            None => None,
+            Some("crc") => Some(Corruption::Crc),
+            Some("truncate") => Some(Corruption::Truncate),
+            Some("magic") => Some(Corruption::Magic),
+            Some(other) => {
+                return Err((
+                    "corrupt".into(),
+                    format!("must be \"crc\", \"truncate\" or \"magic\", got {other:?}"),
+                ));
+            }
+        };
+        let oracle = match self.upload.as_deref() {
+            None | Some("direct") => false,
+            Some("oracle") => true,
+            Some(other) => {
+                return Err((
+                    "upload".into(),
+                    format!("must be \"direct\" or \"oracle\", got {other:?}"),
+                ));
+            }
+        };
+        if !oracle {
+            let oracle_only = [
+                ("preload", self.preload.is_some()),
+                ("expect_upload_error", self.expect_upload_error.is_some()),
+                ("corrupt", corrupt.is_some()),
+            ];
+            if let Some((key, _)) = oracle_only.iter().find(|k| k.1) {
+                return Err((
+                    (*key).into(),
+                    "needs `upload = \"oracle\"` (a directly loaded program has no bootloader \
+                     upload to prepare, corrupt or reject)"
+                        .into(),
+                ));
+            }
+            return Ok((Upload::Direct, None));
+        }
+        if self.expect_compile_error.is_some() {
+            return Err((
+                "expect_compile_error".into(),
+                "cannot be combined with `upload = \"oracle\"`: when compilation must fail, \
+                 nothing is uploaded"
+                    .into(),
+            ));
+        }
+        let preload = match &self.preload {
+            Some(p) if p.trim().is_empty() => {
+                return Err(("preload".into(), "must not be empty".into()));
+            }
+            p => p.as_ref().map(|p| base.join(p)),
+        };
+        let expect_error = match &self.expect_upload_error {
+            None => None,
+            Some(name) => {
+                let code = ErrorCode::from_str_name(name).ok_or_else(|| {
+                    let known: Vec<_> = (0..)
+                        .map_while(|i| ErrorCode::try_from(i).ok())
+                        .map(|c| c.as_str_name())
+                        .collect();
+                    (
+                        "expect_upload_error".to_string(),
+                        format!(
+                            "unknown bootloader error {name:?} (known: {})",
+                            known.join(", ")
+                        ),
+                    )
+                })?;
+                if preload.is_none() {
+                    return Err((
+                        "expect_upload_error".into(),
+                        "needs `preload`: after a rejected upload the board runs the previous \
+                         image, so there must be one"
+                            .into(),
+                    ));
+                }
+                Some(code)
+            }
+        };
+        if corrupt.is_some() && expect_error.is_none() {
+            return Err((
+                "corrupt".into(),
+                "needs `expect_upload_error`: the bootloader must reject a corrupted image".into(),
+            ));
+        }
+        Ok((
+            Upload::Oracle(OracleUpload {
+                preload,
+                expect_error,
+            }),
+            corrupt,
+        ))
     }
 }
 
@@ -1013,6 +1176,91 @@ count = 4
             assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
         }
         assert!(err(&format!("{base}[[input]]\npin = 1\n")).contains("level"));
+    }
+
+    #[test]
+    fn upload_keys_are_parsed_and_nonsense_combinations_rejected() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n";
+        assert_eq!(parse(base).unwrap().upload, Upload::Direct);
+        let plan = parse(&format!(
+            "{base}upload = \"oracle\"\npreload = \"old.c\"\ncorrupt = \"truncate\"\n\
+             expect_upload_error = \"FLASH_VERIFY_FAILED\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            plan.upload,
+            Upload::Oracle(OracleUpload {
+                preload: Some(PathBuf::from("plans/old.c")),
+                expect_error: Some(ErrorCode::FlashVerifyFailed),
+            })
+        );
+        assert_eq!(plan.corrupt, Some(Corruption::Truncate));
+        for (extra, field, why) in [
+            (
+                "upload = \"serial\"\n",
+                "upload",
+                "\"direct\" or \"oracle\"",
+            ),
+            (
+                "preload = \"old.c\"\n",
+                "preload",
+                "needs `upload = \"oracle\"`",
+            ),
+            (
+                "upload = \"direct\"\nexpect_upload_error = \"COMM_TIMEOUT\"\n",
+                "expect_upload_error",
+                "needs `upload = \"oracle\"`",
+            ),
+            (
+                "corrupt = \"crc\"\n",
+                "corrupt",
+                "needs `upload = \"oracle\"`",
+            ),
+            (
+                "upload = \"oracle\"\nexpect_upload_error = \"FLASH_VERIFY_FAILED\"\n",
+                "expect_upload_error",
+                "needs `preload`",
+            ),
+            (
+                "upload = \"oracle\"\npreload = \"o.c\"\nexpect_upload_error = \"BROKEN\"\n",
+                "expect_upload_error",
+                "FLASH_VERIFY_FAILED",
+            ),
+            (
+                "upload = \"oracle\"\ncorrupt = \"crc\"\n",
+                "corrupt",
+                "needs `expect_upload_error`",
+            ),
+            (
+                "upload = \"oracle\"\ncorrupt = \"bits\"\n",
+                "corrupt",
+                "\"crc\", \"truncate\" or \"magic\"",
+            ),
+            (
+                "upload = \"oracle\"\nexpect_compile_error = \"x\"\n",
+                "expect_compile_error",
+                "nothing is uploaded",
+            ),
+        ] {
+            let e = err(&format!("{base}{extra}"));
+            assert!(
+                e.contains(&format!("`{field}`")) && e.contains(why),
+                "{field}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn corruptions_damage_the_image() {
+        let image = vec![1u8, 2, 3, 4];
+        let damaged = |c: Corruption| {
+            let mut v = image.clone();
+            c.apply(&mut v);
+            v
+        };
+        assert_eq!(damaged(Corruption::Crc), [1, 2, 3, 0xFB]);
+        assert_eq!(damaged(Corruption::Truncate), [1, 2]);
+        assert_eq!(damaged(Corruption::Magic), [0xFE, 2, 3, 4]);
     }
 
     #[test]

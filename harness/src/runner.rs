@@ -1,6 +1,7 @@
 //! The runner: runs each plan ([`Job`], from [`crate::discover`]) on its own board, and judges it.
 //!
-//! Per plan: build the program (corner 1), load it, drive the plan's inputs, run it under the
+//! Per plan: build the program (corner 1), load it (or, with `upload = "oracle"`, upload it
+//! through the board's bootloader and reboot), drive the plan's inputs, run it under the
 //! plan's budget, collect the observations, evaluate the checks ([`crate::checks`]). A run
 //! stopped by the wall-clock timeout cannot be judged: its verdict is `error`. Plans run concurrently on worker
 //! threads, each on a fresh board from the caller's factory; results come back to the calling
@@ -15,11 +16,14 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Instant;
 
+use cockpit_oracle::client::{Client, ClientError, Timeouts};
+use cockpit_oracle::limits;
+
 use crate::checks::{self, Observations};
 use crate::discover::Job;
-use crate::plan::Plan;
+use crate::plan::{OracleUpload, Plan, Upload};
 use crate::program::{self, BuildError};
-use crate::result::{CheckKind, CheckResult, TestResult, Verdict};
+use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
 use crate::target::{RunEnd, Target, TargetError, TargetInfo};
 
 /// Runs `jobs` on up to `threads` worker threads (at least 1), each test on a new board made by
@@ -195,17 +199,32 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         format!("{} bytes", image.bytes.len()),
         true,
     ));
-    match target.load(&image.bytes) {
-        Ok(()) => {}
-        Err(e @ TargetError::Image(_)) => {
-            result.checks.push(compile_check(
-                "the board accepts the image".into(),
-                e.to_string(),
-                false,
-            ));
-            return Ok(());
+    match &plan.upload {
+        Upload::Direct => match target.load(&image.bytes) {
+            Ok(()) => {}
+            Err(e @ TargetError::Image(_)) => {
+                result.checks.push(compile_check(
+                    "the board accepts the image".into(),
+                    e.to_string(),
+                    false,
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(format!("loading the image failed: {e}")),
+        },
+        Upload::Oracle(oracle) => {
+            let mut bytes = image.bytes.clone();
+            if let Some(c) = plan.corrupt {
+                c.apply(&mut bytes);
+            }
+            let (check, metrics) = oracle_upload(oracle, &bytes, target)?;
+            let accepted = check.passed;
+            result.checks.push(check);
+            result.metrics.extend(metrics);
+            if !accepted {
+                return Ok(());
+            }
         }
-        Err(e) => return Err(format!("loading the image failed: {e}")),
     }
     for input in &plan.inputs {
         target
@@ -218,7 +237,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     if report.end == RunEnd::WallTimeout {
         // Keep what the run produced, for the record; the checks are not judged.
         result.console = String::from_utf8_lossy(target.console()).into_owned();
-        result.metrics = checks::run_metrics(&report);
+        result.metrics.extend(checks::run_metrics(&report));
         return Err(format!(
             "wall-clock timeout: the run was stopped after {:?}, over the {:?} of \
              budget.timeout_s ({} instructions, {:.3} virtual ms)",
@@ -253,9 +272,40 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     };
     let eval = checks::evaluate(plan, &image.info, &obs);
     result.checks.extend(eval.checks);
-    result.metrics = eval.metrics;
+    result.metrics.extend(eval.metrics);
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
     Ok(())
+}
+
+/// Delivers `image` through the board's Oracle bootloader (`upload = "oracle"`): loads the
+/// `preload` program directly first, enters the bootloader, uploads with the `cockpit_oracle`
+/// client at 115200 baud (chunks, retries, readback) and reboots, so the next run boots what
+/// the bootloader left active. Returns the judged upload ([`checks::upload_check`]).
+/// `Err` = the test cannot be judged (the preload does not build or load, the board has no
+/// bootloader, the serial port cannot be opened or used).
+fn oracle_upload(
+    oracle: &OracleUpload,
+    image: &[u8],
+    target: &mut dyn Target,
+) -> Result<(CheckResult, Vec<Metric>), String> {
+    if let Some(path) = &oracle.preload {
+        let pre = program::build(path).map_err(|e| format!("preload: {e}"))?;
+        target
+            .load(&pre.bytes)
+            .map_err(|e| format!("loading the preload {} failed: {e}", path.display()))?;
+    }
+    let port = target
+        .bootloader_port()
+        .map_err(|e| format!("entering the bootloader failed: {e}"))?;
+    let outcome = Client::open(&port, limits::DEFAULT_BAUD, Timeouts::default())
+        .and_then(|mut client| client.upload(image, |_| {}));
+    target
+        .reboot()
+        .map_err(|e| format!("rebooting after the upload failed: {e}"))?;
+    if let Err(e @ (ClientError::Serial(_) | ClientError::Io(_))) = &outcome {
+        return Err(format!("bootloader port {port}: {e}"));
+    }
+    Ok(checks::upload_check(oracle.expect_error, &outcome))
 }
 
 #[cfg(test)]

@@ -96,6 +96,9 @@ pub enum TargetError {
     /// The board or its connection failed (infrastructure error).
     #[error("board failure: {0}")]
     Board(String),
+    /// The board kind cannot do this (e.g. it has no serial bootloader).
+    #[error("not supported by this board: {0}")]
+    Unsupported(String),
 }
 
 /// One board that runs guest programs.
@@ -130,4 +133,27 @@ pub trait Target: Send {
 
     /// The VM's state at the end of the last run.
     fn vm_state(&mut self) -> Result<VmState, TargetError>;
+
+    /// Resets the board into its Oracle bootloader (`oracle/README.md`) and returns the path of
+    /// the serial device it listens on at 115200 8N1 (`/dev/ttyUSB0` or `/dev/ttyACM0` for a
+    /// real board behind a USB-serial adapter, `/dev/pts/N` for `sim`). Clients open the path
+    /// themselves; the board stays in the bootloader until [`Target::reboot`].
+    /// Errors: `Unsupported` (the default) for boards without a bootloader, `Board`.
+    fn bootloader_port(&mut self) -> Result<String, TargetError> {
+        Err(TargetError::Unsupported(format!(
+            "board kind `{}` has no serial bootloader",
+            self.info().kind
+        )))
+    }
+
+    /// Leaves the bootloader with a reset: boot selection picks the active program bank (the
+    /// last image the bootloader activated, else the other valid bank), and the next
+    /// [`Target::run`] runs that image (`NotLoaded` if no bank holds a valid one). Does nothing
+    /// on a board that is not in its bootloader. Errors: `Unsupported` (the default), `Board`.
+    fn reboot(&mut self) -> Result<(), TargetError> {
+        Err(TargetError::Unsupported(format!(
+            "board kind `{}` cannot reboot from a bootloader",
+            self.info().kind
+        )))
+    }
 }

@@ -1,11 +1,13 @@
 //! The `cockpit` command line: argument parsing and dispatch to one module per subcommand.
 //!
-//! Exit status: 0 = success (for `run`: every test passed), 1 = a test did not pass or the
-//! program did not compile, 2 = the command itself failed (bad arguments, unknown board kind,
-//! unusable database, no plans found).
+//! Exit status: 0 = success (for `run`: every test passed), 1 = a test did not pass, the
+//! program did not compile, or the bootloader rejected an operation / a scenario failed,
+//! 2 = the command itself failed (bad arguments, unknown board kind, unusable database or
+//! serial port, no plans found).
 
 mod history;
 mod list;
+mod oracle;
 mod program;
 mod run;
 mod select;
@@ -44,6 +46,17 @@ enum Command {
     History(history::HistoryArgs),
     /// List the plans (name, boards, tags, description) without running them.
     List(list::ListArgs),
+    /// Start a `sim` board in its Oracle bootloader, USART1 on a pseudo-terminal (prints
+    /// `USART1: /dev/pts/N`), until end of input or Ctrl-C.
+    Sim(oracle::SimArgs),
+    /// Upload a program through the Oracle bootloader on a serial port (chunks, retries,
+    /// readback CRC-32 verification).
+    Upload(oracle::UploadArgs),
+    /// Talk to an Oracle bootloader: device info, fault-injection scenarios.
+    Oracle {
+        #[command(subcommand)]
+        command: oracle::OracleCommand,
+    },
 }
 
 /// How a command ended: `Ok(true)` = success, `Ok(false)` = a test failed or a program did not
@@ -59,6 +72,9 @@ pub fn main() -> ExitCode {
         Command::Disasm { program } => program::disasm(&program),
         Command::History(args) => history::history(args),
         Command::List(args) => list::list(args),
+        Command::Sim(args) => oracle::sim(args),
+        Command::Upload(args) => oracle::upload(args),
+        Command::Oracle { command } => oracle::oracle(command),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,8 +3,9 @@
 //!
 //! One concept per module: [`clock`] (170 MHz virtual cycle counter), [`gpio`] (ports A–G),
 //! [`rcc`] (clock tree, FLASH_ACR), [`usart`] (console UART), [`memory`] (memory map, flash,
-//! SRAM), [`board`] (`SimBoard`: the hypervisor's `Board`), [`target`] (`SimTarget`: the harness's
-//! `Target`).
+//! SRAM), [`board`] (`SimBoard`: the hypervisor's `Board`), [`serial`] (USART1 as a
+//! pseudo-terminal served by the Oracle bootloader, at a simulated line rate), [`target`]
+//! (`SimTarget`: the harness's `Target`).
 //!
 //! What is modelled: register files at RM0440 addresses with RM0440 reset values, the boot state
 //! the hypervisor firmware sets up (170 MHz PLL from the 8 MHz HSE, USART1 at 115200 baud on
@@ -18,11 +19,13 @@ pub mod clock;
 pub mod gpio;
 pub mod memory;
 pub mod rcc;
+pub mod serial;
 pub mod target;
 pub mod usart;
 
 pub use board::SimBoard;
 pub use memory::SimFlash;
+pub use serial::{SerialLink, SimBench};
 pub use target::SimTarget;
 
 #[cfg(test)]

@@ -1,0 +1,86 @@
+//! Oracle upload efficiency: the time to upload a 32 KiB image at 115200 baud through the `sim`
+//! board's USART1 pseudo-terminal (handshake → prepare → 33 chunks → verify; the readback is not
+//! timed), against the line-rate limit of 32768 B ÷ 11520 B/s ≈ 2.84 s. Efficiency = limit ÷
+//! measured time, printed after the criterion figures. Run with
+//! `cargo bench -p cockpit-harness --bench upload` (10 samples of one upload, under a minute).
+
+use std::time::Duration;
+
+use cockpit_harness::sim::SimFlash;
+use cockpit_harness::sim::serial::{DEFAULT_BAUD, SerialLink};
+use cockpit_oracle::client::{Client, Timeouts};
+use cockpit_vm::{CvbcWriter, Instruction, Opcode};
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+
+/// Image size, bytes.
+const IMAGE_LEN: usize = 32 * 1024;
+
+/// A valid CVBC image of exactly [`IMAGE_LEN`] bytes: half code, the rest one string of
+/// pseudo-random bytes (so frames carry realistic escape overhead).
+fn image() -> Vec<u8> {
+    let writer = |string_len: usize| {
+        let mut x: u32 = 7;
+        CvbcWriter {
+            code: vec![Instruction::new(Opcode::Halt, 0, 0); IMAGE_LEN / 8],
+            strings: vec![
+                (0..string_len)
+                    .map(|_| {
+                        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                        (x >> 24) as u8
+                    })
+                    .collect(),
+            ],
+            name: "upload-bench".into(),
+            ..Default::default()
+        }
+        .to_bytes()
+    };
+    let overhead = writer(0).len();
+    let image = writer(IMAGE_LEN - overhead);
+    assert_eq!(
+        image.len(),
+        IMAGE_LEN,
+        "string length adds bytes one to one"
+    );
+    image
+}
+
+fn bench(c: &mut Criterion) {
+    let image = image();
+    let link = SerialLink::open(SimFlash::new(), DEFAULT_BAUD).expect("pty");
+    let mut client = Client::open(link.path(), DEFAULT_BAUD, Timeouts::default()).expect("open");
+    let mut timed = Vec::new();
+    let mut group = c.benchmark_group("oracle");
+    // One upload per sample (flat sampling): 10 uploads of ≈ 3 s.
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(30));
+    group.throughput(Throughput::Bytes(IMAGE_LEN as u64));
+    group.bench_function("upload_32k_115200", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    let r = client.upload(&image, |_| {}).expect("upload succeeds");
+                    timed.push(r.duration);
+                    r.duration
+                })
+                .sum()
+        })
+    });
+    group.finish();
+    let limit = IMAGE_LEN as f64 / (f64::from(DEFAULT_BAUD) / 10.0);
+    let mean = timed.iter().sum::<Duration>().as_secs_f64() / timed.len() as f64;
+    let best = timed.iter().min().map_or(0.0, Duration::as_secs_f64);
+    println!(
+        "oracle/upload_32k_115200: line-rate limit {limit:.3} s, mean {mean:.3} s over {} uploads \
+         → efficiency {:.1}% (best {:.1}%)",
+        timed.len(),
+        100.0 * limit / mean,
+        100.0 * limit / best
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
