@@ -638,3 +638,202 @@ fn runs_reset_observations_and_targets_run_in_parallel() {
         assert_eq!(h.join().unwrap(), first.cycles);
     }
 }
+
+// ---------------------------------------------------------------- Oracle bootloader, power loss
+
+mod power_loss {
+    use std::collections::VecDeque;
+    use std::io;
+    use std::time::Duration;
+
+    use cockpit_hypervisor::boot::{self, Bank, BootChoice};
+    use cockpit_hypervisor::{Bootloader, Flash};
+    use cockpit_oracle::client::{Client, Timeouts, Transport};
+    use cockpit_oracle::crc32;
+    use cockpit_vm::CvbcWriter;
+    use cockpit_vm::isa::{Instruction, Opcode};
+
+    use crate::sim::SimFlash;
+
+    /// The device end of an in-memory line: bytes the client writes go straight into the
+    /// bootloader (1 ms of virtual time per write), its response frames queue up for `recv`.
+    struct Loopback {
+        device: Option<Bootloader<SimFlash>>,
+        now: u64,
+        rx: VecDeque<u8>,
+    }
+
+    impl Transport for Loopback {
+        fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+            self.now += 1;
+            let rx = &mut self.rx;
+            if let Some(d) = self.device.as_mut() {
+                d.receive(bytes, self.now, &mut |f: &[u8]| rx.extend(f));
+            }
+            Ok(())
+        }
+        fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<usize> {
+            let n = buf.len().min(self.rx.len());
+            for (dst, b) in buf.iter_mut().zip(self.rx.drain(..n)) {
+                *dst = b;
+            }
+            Ok(n)
+        }
+        fn discard_input(&mut self) -> io::Result<()> {
+            self.rx.clear();
+            Ok(())
+        }
+    }
+
+    fn image(n: usize, tag: u16) -> Vec<u8> {
+        let mut code: Vec<Instruction> = (0..n)
+            .map(|k| Instruction::new(Opcode::Push, 0, k as u16 ^ tag))
+            .collect();
+        code.push(Instruction::new(Opcode::Halt, 0, 0));
+        CvbcWriter {
+            code,
+            name: format!("power-loss-{tag}"),
+            ..Default::default()
+        }
+        .to_bytes()
+    }
+
+    /// Uploads `image` with the host client through a fresh bootloader (a boot) on `flash`,
+    /// after arming a power cut after `cut` more flash operations; restores power (the
+    /// reboot) and returns the flash, the upload's success, and the operations it took.
+    fn upload(flash: SimFlash, image: &[u8], cut: Option<u64>, seed: u64) -> (SimFlash, bool, u64) {
+        let mut flash = flash;
+        flash.set_cut_seed(seed);
+        if let Some(n) = cut {
+            flash.arm_power_cut(n);
+        }
+        let ops0 = flash.ops();
+        let timeouts = Timeouts {
+            response: Duration::from_millis(20),
+            prepare: Duration::from_millis(20),
+            verify: Duration::from_millis(20),
+            retries: 0,
+        };
+        let mut client = Client::new(
+            Loopback {
+                device: Some(Bootloader::new(flash, [1; 12], 0)),
+                now: 0,
+                rx: VecDeque::new(),
+            },
+            timeouts,
+        );
+        let ok = client.upload(image, |_| {}).is_ok();
+        let mut flash = client
+            .transport_mut()
+            .device
+            .take()
+            .expect("device")
+            .into_flash();
+        let ops = flash.ops() - ops0;
+        flash.restore_power();
+        (flash, ok, ops)
+    }
+
+    /// CRC-32 of the image `boot::select` boots, `None` for "stays in the bootloader".
+    fn booted(flash: &SimFlash) -> Option<(Bank, u32)> {
+        match boot::select(flash) {
+            BootChoice::Bank {
+                bank, addr, len, ..
+            } => Some((bank, crc32(flash.read(addr, len).expect("bank readable")))),
+            BootChoice::Bootloader => None,
+        }
+    }
+
+    /// Old image in bank A (active); `full_meta` fills metadata page 0 so the activation has
+    /// to erase page 1 first (two metadata operations instead of one).
+    fn with_old(old: &[u8], full_meta: bool) -> SimFlash {
+        let mut f = SimFlash::new();
+        f.program(Bank::A.addr(), old).expect("fits");
+        if full_meta {
+            for _ in 0..boot::SLOTS_PER_PAGE {
+                boot::write_active(&mut f, Bank::A).expect("metadata");
+            }
+        }
+        f
+    }
+
+    /// Cuts power at every erase/program step of a full upload of a new image over an old one
+    /// (each cut point with three seeds: untouched / erased / half-erased page, program done or
+    /// not), reboots, and checks what boots: the old image for every cut before the metadata
+    /// write, old or new for a cut during it, the new one after. Returns N.
+    fn every_cut_point(full_meta: bool) -> u64 {
+        let old = image(40, 0x1111);
+        let new = image(1100, 0x2222); // 4.5 KiB: 3 pages
+        let (old_crc, new_crc) = (crc32(&old), crc32(&new));
+        let start = with_old(&old, full_meta);
+        let (flash, ok, n) = upload(start.clone(), &new, None, 0);
+        assert!(ok, "uncut upload succeeds");
+        assert_eq!(booted(&flash), Some((Bank::B, new_crc)));
+        let meta_ops = if full_meta { 2 } else { 1 };
+        let pages = new.len().div_ceil(2048) as u64;
+        assert_eq!(n, pages + new.len().div_ceil(8) as u64 + meta_ops);
+        let first_meta = n - meta_ops;
+        for cut in 0..n {
+            // Three seeds where the interrupted operation's outcome matters (page erases and
+            // the metadata write), one (varying) for the bank's double-word programs.
+            let seeds = if cut < pages || cut >= first_meta {
+                0..3
+            } else {
+                cut..cut + 1
+            };
+            for seed in seeds {
+                let (flash, ok, _) = upload(start.clone(), &new, Some(cut), seed);
+                assert!(!ok, "cut {cut}: the upload cannot succeed");
+                let got = booted(&flash);
+                let allowed: &[Option<(Bank, u32)>] = if cut < first_meta {
+                    &[Some((Bank::A, old_crc))]
+                } else {
+                    &[Some((Bank::A, old_crc)), Some((Bank::B, new_crc))]
+                };
+                assert!(
+                    allowed.contains(&got),
+                    "cut during operation {} of {n} (seed {seed}): boots {got:08x?}",
+                    cut + 1
+                );
+                // After the reboot a new upload works and boots the new image.
+                if cut % 97 == 0 {
+                    let (flash, ok, _) = upload(flash, &new, None, 0);
+                    assert!(ok, "upload after the reboot");
+                    assert_eq!(booted(&flash).map(|b| b.1), Some(new_crc));
+                }
+            }
+        }
+        n
+    }
+
+    #[test]
+    fn a_power_cut_at_any_step_of_an_upload_leaves_the_old_or_the_new_image_bootable() {
+        let n = every_cut_point(false);
+        assert_eq!(n, 3 + 566 + 1, "N cut points");
+    }
+
+    #[test]
+    fn a_power_cut_during_a_metadata_page_switch_leaves_a_bootable_image() {
+        let n = every_cut_point(true);
+        assert_eq!(n, 3 + 566 + 2, "N cut points");
+    }
+
+    #[test]
+    fn a_power_cut_during_a_first_upload_never_boots_garbage() {
+        let new = image(700, 0x3333);
+        let new_crc = crc32(&new);
+        let (flash, ok, n) = upload(SimFlash::new(), &new, None, 0);
+        assert!(ok);
+        assert_eq!(booted(&flash), Some((Bank::B, new_crc)));
+        for cut in 0..n {
+            for seed in 0..3 {
+                let (flash, _, _) = upload(SimFlash::new(), &new, Some(cut), seed);
+                let got = booted(&flash);
+                assert!(
+                    got.is_none() || got == Some((Bank::B, new_crc)),
+                    "cut {cut} seed {seed}: {got:08x?}"
+                );
+            }
+        }
+    }
+}
