@@ -22,7 +22,7 @@ use cockpit_oracle::limits;
 use crate::checks::{self, Observations};
 use crate::discover::Job;
 use crate::plan::{OracleUpload, Plan, Upload};
-use crate::program::{self, BuildError};
+use crate::program::{self, BuildError, ImageInfo};
 use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
 use crate::target::{RunEnd, Target, TargetError, TargetInfo};
 
@@ -199,6 +199,8 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         format!("{} bytes", image.bytes.len()),
         true,
     ));
+    // What boots: the plan's program, or the preloaded one after an expected rejection.
+    let mut booted = image.info.clone();
     match &plan.upload {
         Upload::Direct => match target.load(&image.bytes) {
             Ok(()) => {}
@@ -217,7 +219,10 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
             if let Some(c) = plan.corrupt {
                 c.apply(&mut bytes);
             }
-            let (check, metrics) = oracle_upload(oracle, &bytes, target)?;
+            let (check, metrics, previous) = oracle_upload(oracle, &bytes, target)?;
+            if oracle.expect_error.is_some() {
+                booted = previous.unwrap_or_default();
+            }
             let accepted = check.passed;
             result.checks.push(check);
             result.metrics.extend(metrics);
@@ -270,7 +275,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         registers,
         vm,
     };
-    let eval = checks::evaluate(plan, &image.info, &obs);
+    let eval = checks::evaluate(plan, &booted, &obs);
     result.checks.extend(eval.checks);
     result.metrics.extend(eval.metrics);
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
@@ -280,20 +285,24 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
 /// Delivers `image` through the board's Oracle bootloader (`upload = "oracle"`): loads the
 /// `preload` program directly first, enters the bootloader, uploads with the `cockpit_oracle`
 /// client at 115200 baud (chunks, retries, readback) and reboots, so the next run boots what
-/// the bootloader left active. Returns the judged upload ([`checks::upload_check`]).
-/// `Err` = the test cannot be judged (the preload does not build or load, the board has no
-/// bootloader, the serial port cannot be opened or used).
+/// the bootloader left active. Returns the judged upload ([`checks::upload_check`]) and the
+/// facts of the preloaded image, if any. `Err` = the test cannot be judged (the preload does
+/// not build or load, the board has no bootloader, the serial port cannot be opened or used).
 fn oracle_upload(
     oracle: &OracleUpload,
     image: &[u8],
     target: &mut dyn Target,
-) -> Result<(CheckResult, Vec<Metric>), String> {
-    if let Some(path) = &oracle.preload {
-        let pre = program::build(path).map_err(|e| format!("preload: {e}"))?;
-        target
-            .load(&pre.bytes)
-            .map_err(|e| format!("loading the preload {} failed: {e}", path.display()))?;
-    }
+) -> Result<(CheckResult, Vec<Metric>, Option<ImageInfo>), String> {
+    let previous = match &oracle.preload {
+        None => None,
+        Some(path) => {
+            let pre = program::build(path).map_err(|e| format!("preload: {e}"))?;
+            target
+                .load(&pre.bytes)
+                .map_err(|e| format!("loading the preload {} failed: {e}", path.display()))?;
+            Some(pre.info)
+        }
+    };
     let port = target
         .bootloader_port()
         .map_err(|e| format!("entering the bootloader failed: {e}"))?;
@@ -305,7 +314,8 @@ fn oracle_upload(
     if let Err(e @ (ClientError::Serial(_) | ClientError::Io(_))) = &outcome {
         return Err(format!("bootloader port {port}: {e}"));
     }
-    Ok(checks::upload_check(oracle.expect_error, &outcome))
+    let (check, metrics) = checks::upload_check(oracle.expect_error, &outcome);
+    Ok((check, metrics, previous))
 }
 
 #[cfg(test)]
@@ -567,6 +577,23 @@ mod tests {
         );
         assert_eq!(r.verdict, Verdict::Error);
         assert!(r.failure.unwrap().contains("nope.cvbc"));
+    }
+
+    #[test]
+    fn oracle_upload_on_a_board_without_bootloader_is_an_error() {
+        let dir = fixture(0);
+        let r = run_one(
+            dir.path(),
+            "name = \"o\"\nprogram = \"prog.cvbc\"\nupload = \"oracle\"\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Error);
+        let failure = r.failure.unwrap();
+        assert!(
+            failure.contains("entering the bootloader failed")
+                && failure.contains("board kind `sim` has no serial bootloader"),
+            "{failure}"
+        );
     }
 
     #[test]
