@@ -254,7 +254,9 @@ impl<F: FlashProgrammer> Bootloader<F> {
     fn on_request(&mut self, crc: u32, len: usize, now_ms: u64, tx: &mut impl Tx) {
         let id = self.request.sequence_id;
         let session = self.core.session;
+        let is_handshake = matches!(self.request.request, Some(RequestKind::Handshake(_)));
         if let Some(s) = session
+            && !is_handshake
             && s.last_id == id
             && s.last_crc == crc
             && s.last_len == len
@@ -458,11 +460,17 @@ impl<F: FlashProgrammer> Core<F> {
             return Err(Reject::FlashWrite);
         };
         let flash_crc = CRC32.checksum(bytes);
-        if flash_crc != want {
-            return Err(Reject::FlashMismatch);
-        }
-        if Program::parse(bytes).is_err() {
-            return Err(Reject::InvalidImage);
+        let check = if flash_crc != want {
+            Err(Reject::FlashMismatch)
+        } else if Program::parse(bytes).is_err() {
+            Err(Reject::InvalidImage)
+        } else {
+            Ok(())
+        };
+        if let Err(reject) = check {
+            // The upload is cancelled (a new prepare is needed); the active bank is unchanged.
+            self.upload = None;
+            return Err(reject);
         }
         let mut sample = heapless::Vec::new();
         let _ = sample.extend_from_slice(bytes.get(..bytes.len().min(64)).unwrap_or(&[]));

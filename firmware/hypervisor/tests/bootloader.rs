@@ -317,9 +317,10 @@ fn corrupt_image_is_rejected_and_the_previous_bank_still_boots() {
         .collect();
     let r = d.upload(&junk, 1000);
     assert_report(&r, E::FlashVerifyFailed, R::ErrorDataCorruption, d.seq + 1);
-    // Verify again: same rejection (idempotent), still A.
+    // The upload is cancelled: verify again needs a new prepare. Still A.
     let r = d.req(d.seq + 1, verify(junk.len() as u32));
-    assert_report(&r, E::FlashVerifyFailed, R::ErrorDataCorruption, d.seq + 1);
+    let m = assert_report(&r, E::InvalidSequence, R::ErrorInvalidRequest, d.seq + 1);
+    assert_eq!(m, "no upload prepared");
     let flash = d.bl.into_flash();
     assert_eq!(boot::select(&flash).bank(), Some(Bank::A));
     assert_eq!(boot::active_bank(&flash), Bank::A);
@@ -628,4 +629,28 @@ fn original_single_packet_flow_with_the_reference_vectors() {
         assert_eq!(f.bytes_programmed as usize, img.len().next_multiple_of(8));
         assert_eq!(boot::select(d.bl.flash()).bank(), Some(Bank::B));
     }
+}
+
+#[test]
+fn a_handshake_is_always_processed_and_cancels_the_upload() {
+    let mut d = Dev::new(VecFlash::new());
+    let hs =
+        frame(&pb::BootloaderRequest::new(5, handshake("flash_program", 1024)).encode_to_vec());
+    assert_eq!(d.feed(&hs).len(), 1);
+    assert_ack(&d.req(6, prepare(64)));
+    assert_ack(&d.req(7, data(0, &[0xAB; 16])));
+    // The same handshake frame again (even with the last id) restarts the session at 5.
+    let r = d.feed(&hs);
+    assert!(matches!(
+        r[0].response,
+        Some(pb::ResponseKind::Handshake(_))
+    ));
+    let r = d.req(6, data(16, &[0xAB; 16]));
+    assert_eq!(
+        assert_report(&r, E::InvalidSequence, R::ErrorInvalidRequest, 6),
+        "no upload prepared"
+    );
+    // Retransmitting the handshake when it is the last accepted request is harmless too.
+    assert_eq!(d.feed(&hs).len(), 1);
+    assert_ack(&d.req(6, prepare(64)));
 }
