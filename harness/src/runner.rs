@@ -14,7 +14,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::mpsc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cockpit_oracle::client::{Client, ClientError, Timeouts};
 use cockpit_oracle::limits;
@@ -282,6 +282,20 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     Ok(())
 }
 
+/// The client's per-frame timeouts for a line at `baud` bit/s: the defaults (1 s response,
+/// 5 s prepare and verify, 3 retries) plus the time a largest request and its response occupy
+/// the line (2 × 1034 bytes × 10 bit-times), so slow lines do not time out mid-frame.
+pub fn client_timeouts(baud: u32) -> Timeouts {
+    let line = Duration::from_secs_f64(2.0 * 1034.0 * 10.0 / f64::from(baud.max(1)));
+    let d = Timeouts::default();
+    Timeouts {
+        response: d.response + line,
+        prepare: d.prepare + line,
+        verify: d.verify + line,
+        retries: d.retries,
+    }
+}
+
 /// Delivers `image` through the board's Oracle bootloader (`upload = "oracle"`): loads the
 /// `preload` program directly first, enters the bootloader, uploads with the `cockpit_oracle`
 /// client at 115200 baud (chunks, retries, readback) and reboots, so the next run boots what
@@ -306,8 +320,12 @@ fn oracle_upload(
     let port = target
         .bootloader_port()
         .map_err(|e| format!("entering the bootloader failed: {e}"))?;
-    let outcome = Client::open(&port, limits::DEFAULT_BAUD, Timeouts::default())
-        .and_then(|mut client| client.upload(image, |_| {}));
+    let outcome = Client::open(
+        &port,
+        limits::DEFAULT_BAUD,
+        client_timeouts(limits::DEFAULT_BAUD),
+    )
+    .and_then(|mut client| client.upload(image, |_| {}));
     target
         .reboot()
         .map_err(|e| format!("rebooting after the upload failed: {e}"))?;

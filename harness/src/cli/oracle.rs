@@ -6,11 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use cockpit_harness::program;
 use cockpit_harness::sim::serial::{DEFAULT_BAUD, SerialLink, SimBench};
 use cockpit_harness::sim::{SimFlash, SimTarget};
 use cockpit_harness::target::Target;
-use cockpit_oracle::client::{Client, ClientError, Timeouts, Transport, UploadReport};
+use cockpit_harness::{program, runner};
+use cockpit_oracle::client::{Client, ClientError, Transport, UploadReport};
 use cockpit_oracle::scenario::{
     self, Bench, Outcome as ScenarioOutcome, ScenarioConfig, WallClock,
 };
@@ -93,9 +93,10 @@ pub fn oracle(command: OracleCommand) -> Outcome {
     }
 }
 
-/// Opens the bootloader at `port` with the default per-frame timeouts and retries.
+/// Opens the bootloader at `port` with per-frame timeouts for `baud` and the default retries.
 fn open(port: &str, baud: u32) -> anyhow::Result<Client> {
-    Client::open(port, baud, Timeouts::default()).with_context(|| format!("cannot open {port}"))
+    Client::open(port, baud, runner::client_timeouts(baud))
+        .with_context(|| format!("cannot open {port}"))
 }
 
 /// A client error: the port failing is the command failing (`Err`, exit 2); anything the device
