@@ -373,6 +373,14 @@ impl<F: FlashProgrammer> Core<F> {
             return Err(Reject::ImageTooLarge);
         }
         self.upload = None;
+        // If the booting bank is only a fallback (the metadata names the target bank, which
+        // holds no valid image), name it first: otherwise a complete image written to the
+        // target would boot at the next reset without ever being verified and activated.
+        if let Some(booted) = self.booted
+            && boot::active_bank(&self.flash) != booted
+        {
+            boot::write_active(&mut self.flash, booted).map_err(|_| Reject::FlashWrite)?;
+        }
         let pages = (total as usize).div_ceil(PAGE_SIZE);
         for page in 0..pages {
             let addr = self.target.addr() + (page * PAGE_SIZE) as u32;

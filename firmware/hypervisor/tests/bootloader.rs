@@ -654,3 +654,48 @@ fn a_handshake_is_always_processed_and_cancels_the_upload() {
     assert_eq!(d.feed(&hs).len(), 1);
     assert_ack(&d.req(6, prepare(64)));
 }
+
+/// Found by the fuzzer: B boots only as a fallback (the metadata names A, which is empty). An
+/// upload to A that is complete but never verified must not make A boot at the next reset:
+/// prepare first records B as the active bank.
+#[test]
+fn an_unverified_upload_never_boots_even_when_the_booting_bank_is_a_fallback() {
+    let mut f = VecFlash::new();
+    let b = image(60, 12);
+    f.put(BANK_B_ADDR, &b);
+    assert!(matches!(
+        boot::select(&f),
+        BootChoice::Bank {
+            bank: Bank::B,
+            fallback: true,
+            ..
+        }
+    ));
+    let mut d = Dev::new(f);
+    assert_eq!(d.bl.target_bank(), Bank::A);
+    // An image whose length is a multiple of 8: complete in flash without the verify's flush.
+    let a = (80..)
+        .map(|n| image(n, 13))
+        .find(|i| i.len() % 8 == 0)
+        .unwrap();
+    d.handshake();
+    assert_ack(&d.next(prepare(a.len() as u32)));
+    assert_ack(&d.next(data(0, &a)));
+    // No verify: reset.
+    let flash = d.bl.into_flash();
+    assert_eq!(
+        flash.get(PROGRAM_BANK_ADDR, a.len()),
+        &a[..],
+        "A is complete and valid"
+    );
+    assert_eq!(boot::active_bank(&flash), Bank::B);
+    assert_eq!(
+        boot::select(&flash),
+        BootChoice::Bank {
+            bank: Bank::B,
+            addr: BANK_B_ADDR,
+            len: b.len(),
+            fallback: false
+        }
+    );
+}

@@ -7,7 +7,8 @@
 //! flash is never erased or programmed outside the upload target — anything but the bank that
 //! boots (recomputed with `boot::select` after every metadata write) and the metadata pages
 //! ([`CheckedFlash`] panics otherwise); every program targets an erased double word (the
-//! engine never triggers PROGERR).
+//! engine never triggers PROGERR); at every reboot, what boots is what booted before unless a
+//! metadata write activated another bank (or nothing booted).
 //!
 //! Run: `RUSTC_BOOTSTRAP=1 cargo fuzz run bootloader -- -max_total_time=660` (README.md).
 #![no_main]
@@ -237,6 +238,16 @@ fuzz_target!(|data: &[u8]| {
                 let flash =
                     std::mem::replace(&mut h.bl, Bootloader::new(new_flash(0), [7; 12], h.now))
                         .into_flash();
+                // What boots changes only through a metadata write (checked at every reboot),
+                // except that a complete upload may boot when nothing did.
+                let mut flash = flash;
+                let now = boot::select(&flash).bank();
+                assert!(
+                    flash.protected.is_none() || now == flash.protected,
+                    "boot selection changed from {:?} to {now:?} without an activation",
+                    flash.protected
+                );
+                flash.protected = now;
                 h.bl = Bootloader::new(flash, [7; 12], h.now);
                 h.seq = 0;
             }
