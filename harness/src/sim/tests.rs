@@ -744,15 +744,29 @@ mod power_loss {
         }
     }
 
-    /// Old image in bank A (active); `full_meta` fills metadata page 0 so the activation has
-    /// to erase page 1 first (two metadata operations instead of one).
-    fn with_old(old: &[u8], full_meta: bool) -> SimFlash {
+    /// How the old image boots before the upload.
+    #[derive(Clone, Copy, PartialEq)]
+    enum Setup {
+        /// Bank A, no metadata record (A is the default): one metadata write to activate B.
+        Plain,
+        /// Bank A, metadata page 0 full: the activation erases page 1 first (two operations).
+        FullMeta,
+        /// Bank A as a fallback: the metadata names the empty bank B, so prepare records A
+        /// first (one more metadata write before the erases).
+        Fallback,
+    }
+
+    fn with_old(old: &[u8], setup: Setup) -> SimFlash {
         let mut f = SimFlash::new();
         f.program(Bank::A.addr(), old).expect("fits");
-        if full_meta {
-            for _ in 0..boot::SLOTS_PER_PAGE {
-                boot::write_active(&mut f, Bank::A).expect("metadata");
+        match setup {
+            Setup::Plain => {}
+            Setup::FullMeta => {
+                for _ in 0..boot::SLOTS_PER_PAGE {
+                    boot::write_active(&mut f, Bank::A).expect("metadata");
+                }
             }
+            Setup::Fallback => boot::write_active(&mut f, Bank::B).expect("metadata"),
         }
         f
     }
@@ -761,22 +775,23 @@ mod power_loss {
     /// (each cut point with three seeds: untouched / erased / half-erased page, program done or
     /// not), reboots, and checks what boots: the old image for every cut before the metadata
     /// write, old or new for a cut during it, the new one after. Returns N.
-    fn every_cut_point(full_meta: bool) -> u64 {
+    fn every_cut_point(setup: Setup) -> u64 {
         let old = image(40, 0x1111);
         let new = image(1100, 0x2222); // 4.5 KiB: 3 pages
         let (old_crc, new_crc) = (crc32(&old), crc32(&new));
-        let start = with_old(&old, full_meta);
+        let start = with_old(&old, setup);
         let (flash, ok, n) = upload(start.clone(), &new, None, 0);
         assert!(ok, "uncut upload succeeds");
         assert_eq!(booted(&flash), Some((Bank::B, new_crc)));
-        let meta_ops = if full_meta { 2 } else { 1 };
+        let meta_ops = if setup == Setup::FullMeta { 2 } else { 1 };
+        let pre = u64::from(setup == Setup::Fallback);
         let pages = new.len().div_ceil(2048) as u64;
-        assert_eq!(n, pages + new.len().div_ceil(8) as u64 + meta_ops);
+        assert_eq!(n, pre + pages + new.len().div_ceil(8) as u64 + meta_ops);
         let first_meta = n - meta_ops;
         for cut in 0..n {
             // Three seeds where the interrupted operation's outcome matters (page erases and
             // the metadata write), one (varying) for the bank's double-word programs.
-            let seeds = if cut < pages || cut >= first_meta {
+            let seeds = if cut < pre + pages || cut >= first_meta {
                 0..3
             } else {
                 cut..cut + 1
@@ -808,14 +823,20 @@ mod power_loss {
 
     #[test]
     fn a_power_cut_at_any_step_of_an_upload_leaves_the_old_or_the_new_image_bootable() {
-        let n = every_cut_point(false);
+        let n = every_cut_point(Setup::Plain);
         assert_eq!(n, 3 + 566 + 1, "N cut points");
     }
 
     #[test]
     fn a_power_cut_during_a_metadata_page_switch_leaves_a_bootable_image() {
-        let n = every_cut_point(true);
+        let n = every_cut_point(Setup::FullMeta);
         assert_eq!(n, 3 + 566 + 2, "N cut points");
+    }
+
+    #[test]
+    fn a_power_cut_at_any_step_of_an_upload_over_a_fallback_image_leaves_a_bootable_image() {
+        let n = every_cut_point(Setup::Fallback);
+        assert_eq!(n, 1 + 3 + 566 + 1, "N cut points");
     }
 
     #[test]
