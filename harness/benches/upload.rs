@@ -47,7 +47,7 @@ fn image() -> Vec<u8> {
 
 fn bench(c: &mut Criterion) {
     let image = image();
-    let link = SerialLink::open(SimFlash::new(), DEFAULT_BAUD).expect("pty");
+    let link = SerialLink::open(&mut SimFlash::new(), DEFAULT_BAUD).expect("pty");
     let mut client = Client::open(link.path(), DEFAULT_BAUD, Timeouts::default()).expect("open");
     let mut timed = Vec::new();
     let mut group = c.benchmark_group("oracle");

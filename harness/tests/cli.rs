@@ -2,33 +2,21 @@
 //! deliberately bad plans, corrupted images made at test time, an unusable result store, and the
 //! `compile`/`disasm`/`history`/`list` subcommands.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use cockpit_harness::discover::discover;
 use cockpit_harness::result::Verdict;
 use cockpit_harness::store::Store;
+use common::{cockpit, repo_path, text};
 use serde_json::Value;
-
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel)
-}
-
-fn cockpit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(args)
-        .output()
-        .expect("cockpit binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Runs `cockpit run PLANS --json --db DB --junit JUNIT`; returns (output, parsed JSON).

@@ -3,26 +3,14 @@
 //! `--original`) and `cockpit oracle info` opening its `/dev/pts/N`, and `cockpit oracle
 //! scenario all --sim`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
 
+use common::{cockpit, repo_path, text};
 use serde_json::Value;
-
-fn repo_path(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
-}
-
-fn cockpit(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cockpit"))
-        .args(args)
-        .output()
-        .expect("cockpit binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// `cockpit sim` running as a child; stdin is kept open (closing it stops the board).
 struct SimBoard {

@@ -287,7 +287,7 @@ fn scenarios(args: ScenarioArgs) -> Outcome {
             &mut WallClock::default(),
         )?,
         None => {
-            let link = SerialLink::open(SimFlash::new(), args.baud)?;
+            let link = SerialLink::open(&mut SimFlash::new(), args.baud)?;
             let mut client = open(link.path(), args.baud)?;
             run_scenarios(&names, &mut client, &mut SimBench(&link))?
         }

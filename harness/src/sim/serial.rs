@@ -223,9 +223,10 @@ pub struct SerialLink {
 
 impl SerialLink {
     /// Resets the board into its bootloader on `flash` and serves USART1 on a new pty at `baud`
-    /// bit/s (8N1: 10 bit-times per byte). Errors: `Board` if the pty cannot be created or
-    /// `baud` is 0.
-    pub fn open(flash: SimFlash, baud: u32) -> Result<SerialLink, TargetError> {
+    /// bit/s (8N1: 10 bit-times per byte). The flash is taken out of `flash` (leaving an erased
+    /// one) only once the pty exists, so on error the caller still has its flash; `close` gives
+    /// it back. Errors: `Board` if the pty cannot be created or `baud` is 0.
+    pub fn open(flash: &mut SimFlash, baud: u32) -> Result<SerialLink, TargetError> {
         if baud == 0 {
             return Err(TargetError::Board("baud rate must be positive".into()));
         }
@@ -241,7 +242,7 @@ impl SerialLink {
         let byte_time = Duration::from_secs(10) / baud;
         let mut device = Device {
             master,
-            bootloader: Bootloader::new(flash, SIM_UID, 0),
+            bootloader: Bootloader::new(std::mem::take(flash), SIM_UID, 0),
             clock: Arc::clone(&clock),
             byte_time,
             rx: Line::default(),
@@ -378,5 +379,29 @@ impl Bench for SimBench<'_> {
 
     fn booted_image_crc32(&mut self) -> Option<u32> {
         self.0.booted_image_crc32().ok().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cockpit_hypervisor::Flash;
+
+    #[test]
+    fn a_failed_open_leaves_the_flash_with_the_caller() {
+        let mut flash = SimFlash::new();
+        flash
+            .program(cockpit_hypervisor::PROGRAM_BANK_ADDR, b"CVBC")
+            .unwrap();
+        let Err(err) = SerialLink::open(&mut flash, 0) else {
+            panic!("baud 0 is rejected");
+        };
+        assert!(err.to_string().contains("baud"), "{err}");
+        assert_eq!(
+            flash
+                .read(cockpit_hypervisor::PROGRAM_BANK_ADDR, 4)
+                .unwrap(),
+            b"CVBC"
+        );
     }
 }

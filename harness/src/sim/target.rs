@@ -231,7 +231,7 @@ impl Target for SimTarget {
     /// bootloader) and returns its `/dev/pts/N`. Errors: `Board` if the pty cannot be made.
     fn bootloader_port(&mut self) -> Result<String, TargetError> {
         self.reboot()?;
-        let link = SerialLink::open(std::mem::take(&mut self.flash), self.baud)?;
+        let link = SerialLink::open(&mut self.flash, self.baud)?;
         let path = link.path().to_string();
         self.link = Some(link);
         Ok(path)
