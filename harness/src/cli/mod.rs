@@ -5,12 +5,15 @@
 //! 2 = the command itself failed (bad arguments, unknown board kind, unusable database or
 //! serial port, no plans found).
 
+mod demo;
 mod history;
 mod list;
 mod oracle;
 mod program;
+mod regressions;
 mod run;
 mod select;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +60,12 @@ enum Command {
         #[command(subcommand)]
         command: oracle::OracleCommand,
     },
+    /// Serve the dashboard (runs, test history, regressions) over the result store.
+    Serve(serve::ServeArgs),
+    /// List timing regressions; exits 1 when an unacknowledged one exists (a CI gate).
+    Regressions(regressions::RegressionsArgs),
+    /// Fill a result store with a synthetic history (noise, outliers, known step changes).
+    DemoHistory(demo::DemoArgs),
 }
 
 /// How a command ended: `Ok(true)` = success, `Ok(false)` = a test failed or a program did not
@@ -75,6 +84,9 @@ pub fn main() -> ExitCode {
         Command::Sim(args) => oracle::sim(args),
         Command::Upload(args) => oracle::upload(args),
         Command::Oracle { command } => oracle::oracle(command),
+        Command::Serve(args) => serve::serve(args),
+        Command::Regressions(args) => regressions::regressions(args),
+        Command::DemoHistory(args) => demo::demo_history(args),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
