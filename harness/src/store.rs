@@ -91,6 +91,8 @@ pub enum StoreError {
 pub struct RunInfo {
     /// `git rev-parse HEAD` of the tested tree, if it is a git work tree.
     pub git_commit: Option<String>,
+    /// Subject line of that commit (`git log -1 --format=%s`), if known.
+    pub commit_message: Option<String>,
     /// Whether the work tree had uncommitted changes.
     pub git_dirty: bool,
     /// Host name of the machine that ran the harness.
@@ -261,12 +263,13 @@ impl Store {
     /// Until [`Store::finish_run`] the run counts as unfinished (`finished_at_ms` NULL).
     pub async fn begin_run(&self, info: &RunInfo) -> Result<i64, StoreError> {
         let rec = sqlx::query!(
-            r#"INSERT INTO runs (started_at_ms, git_commit, git_dirty, host, board_kind, board_id,
-                                 harness_version, command)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            r#"INSERT INTO runs (started_at_ms, git_commit, commit_message, git_dirty, host,
+                                 board_kind, board_id, harness_version, command)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                RETURNING id AS "id!: i64""#,
             info.started_at_ms,
             info.git_commit,
+            info.commit_message,
             info.git_dirty,
             info.host,
             info.board_kind,
@@ -445,7 +448,7 @@ impl Store {
     pub async fn run(&self, run_id: i64) -> Result<Option<StoredRun>, StoreError> {
         let operation = format!("read run {run_id}");
         let row = sqlx::query!(
-            r#"SELECT id AS "id!: i64", started_at_ms, finished_at_ms, git_commit,
+            r#"SELECT id AS "id!: i64", started_at_ms, finished_at_ms, git_commit, commit_message,
                       git_dirty AS "git_dirty: bool", host, board_kind, board_id,
                       harness_version, command, passed, failed, errors
                FROM runs WHERE id = ?"#,
@@ -470,6 +473,7 @@ impl Store {
             id: r.id,
             info: RunInfo {
                 git_commit: r.git_commit,
+                commit_message: r.commit_message,
                 git_dirty: r.git_dirty,
                 host: r.host,
                 board_kind: r.board_kind,
@@ -574,6 +578,7 @@ mod tests {
     fn info(started_at_ms: i64, commit: &str, board_kind: &str) -> RunInfo {
         RunInfo {
             git_commit: Some(commit.to_owned()),
+            commit_message: Some(format!("subject of {commit}")),
             git_dirty: false,
             host: "ci-host".to_owned(),
             board_kind: board_kind.to_owned(),

@@ -68,9 +68,10 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// `git rev-parse HEAD` of the repository holding `dir`, and whether `git status --porcelain`
-/// is non-empty there; `(None, false)` if `dir` is not in a git work tree (or git is missing).
-fn git_state(dir: &Path) -> (Option<String>, bool) {
+/// `git rev-parse HEAD` of the repository holding `dir`, that commit's subject line
+/// (`git log -1 --format=%s`), and whether `git status --porcelain` is non-empty there;
+/// `(None, None, false)` if `dir` is not in a git work tree (or git is missing).
+fn git_state(dir: &Path) -> (Option<String>, Option<String>, bool) {
     let git = |args: &[&str]| {
         Command::new("git")
             .arg("-C")
@@ -84,9 +85,10 @@ fn git_state(dir: &Path) -> (Option<String>, bool) {
     match git(&["rev-parse", "HEAD"]) {
         Some(commit) => (
             Some(commit),
+            git(&["log", "-1", "--format=%s"]),
             git(&["status", "--porcelain"]).is_some_and(|s| !s.is_empty()),
         ),
-        None => (None, false),
+        None => (None, None, false),
     }
 }
 
@@ -129,9 +131,10 @@ pub fn run(args: RunArgs) -> Outcome {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let (git_commit, git_dirty) = git_state(&plan_dir);
+    let (git_commit, commit_message, git_dirty) = git_state(&plan_dir);
     let info = RunInfo {
         git_commit,
+        commit_message,
         git_dirty,
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         board_kind: args.board.clone(),
