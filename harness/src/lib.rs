@@ -9,8 +9,10 @@
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
+//! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
 pub mod checks;
+pub mod demo;
 pub mod discover;
 pub mod plan;
 pub mod program;
