@@ -1,4 +1,7 @@
-//! `cockpit serve`: the dashboard server (issue 4, in progress).
+//! `cockpit serve`: the dashboard (runs, test history, regressions) over the result store.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use clap::Args;
 
@@ -6,9 +9,29 @@ use super::Outcome;
 
 /// Arguments of `cockpit serve`.
 #[derive(Args, Debug)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Result store to show (the `--db` of `cockpit run`).
+    #[arg(long, default_value = "cockpit.db")]
+    db: PathBuf,
+    /// Address to listen on (`127.0.0.1:0` picks a free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
 
-/// Not built yet.
-pub fn serve(_args: ServeArgs) -> Outcome {
-    anyhow::bail!("the dashboard server is not built yet")
+/// Serves the dashboard until Ctrl-C. Prints `cockpit dashboard: http://ADDR/` once listening.
+/// A missing store is created empty (with a warning), so the page shows runs as they arrive.
+pub fn serve(args: ServeArgs) -> Outcome {
+    if !args.db.exists() {
+        eprintln!(
+            "warning: no result store at {} yet; starting with an empty one (record runs with \
+             `cockpit run --db {}`)",
+            args.db.display(),
+            args.db.display()
+        );
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(cockpit_dashboard::serve(&args.db, args.listen))?;
+    Ok(true)
 }
