@@ -103,10 +103,12 @@ pub fn is_deterministic(values: &[f64], opts: &Options) -> bool {
 ///    `opts.penalty · ln n` per change and segments of at least `opts.min_segment` points. Each
 ///    change is kept if the two-sample test (`opts.test`, on the raw values of the adjacent
 ///    segments, at most `opts.baseline` points each side) has `p < opts.alpha` and the
-///    relative change of medians is at least `opts.min_effect`.
+///    change of medians is at least `opts.min_effect` (relative) and `opts.min_sigmas` noise σ
+///    (absolute — a noise-aware floor like LNT's 2.576 σ band, so a metric with 6 % noise is
+///    not flagged for a 5 % wobble).
 /// 3. **Newest window**: if no kept change lies in the tail, the newest `opts.newest` points
-///    are tested against the `opts.baseline` before them; a significant shift of at least
-///    `opts.min_effect` is localised by the best single split.
+///    are tested against the `opts.baseline` before them; a significant shift passing the same
+///    floors is localised by the best single split.
 ///
 /// A step whose change has since been undone (the newest segment's median is no longer at
 /// least `opts.min_effect` away from the step's baseline in the step's direction) is dropped,
@@ -129,6 +131,7 @@ pub fn analyze(values: &[f64], metric: &str, opts: &Options) -> Vec<Step> {
     if sigma <= 0.0 || !sigma.is_finite() {
         return deterministic_steps(values, metric);
     }
+    let noise_floor = opts.min_sigmas * sigma;
     let seg = Segmenter::new(&filtered, sigma);
     let min_seg = opts.min_segment.max(2);
     let cps = seg.pelt(opts.penalty * (n as f64).ln(), min_seg);
@@ -147,7 +150,7 @@ pub fn analyze(values: &[f64], metric: &str, opts: &Options) -> Vec<Step> {
         };
         let (mb, ma) = (stats::median(before), stats::median(after));
         let effect = relative(mb, ma);
-        if p >= opts.alpha || effect.abs() < opts.min_effect {
+        if p >= opts.alpha || effect.abs() < opts.min_effect || (ma - mb).abs() < noise_floor {
             continue;
         }
         if undone(mb, effect, current_level, opts.min_effect) {
@@ -184,7 +187,7 @@ pub fn analyze(values: &[f64], metric: &str, opts: &Options) -> Vec<Step> {
         if let Some(p) = two_sample_p(opts.test, base, new) {
             let (mb, mn) = (stats::median(base), stats::median(new));
             let effect = relative(mb, mn);
-            if p < opts.alpha && effect.abs() >= opts.min_effect {
+            if p < opts.alpha && effect.abs() >= opts.min_effect && (mn - mb).abs() >= noise_floor {
                 let lo_s = new_start.saturating_sub(min_seg).max(base_start + 1);
                 let tau = seg.best_split(base_start, n, lo_s, n - 1);
                 let (lo, hi) = seg.location_interval(base_start, tau, n, loc_threshold);

@@ -70,6 +70,10 @@ pub struct Options {
     /// Minimum relative change of medians for a noisy metric, 0.05 = 5 % (default). Deterministic
     /// metrics ignore it.
     pub min_effect: f64,
+    /// Minimum change of medians for a noisy metric in units of its noise σ (MAD of first
+    /// differences), default 2.0. Together with `alpha` it keeps the false-positive rate per
+    /// series low although several tests run on each.
+    pub min_sigmas: f64,
     /// PELT penalty per change point, in units of `ln n` noise variances (default 3.0).
     pub penalty: f64,
     /// Minimum number of points in a PELT segment (default 4, so a test has ≥ 4 samples a side).
@@ -90,6 +94,7 @@ impl Default for Options {
             baseline: 30,
             alpha: 0.05,
             min_effect: 0.05,
+            min_sigmas: 2.0,
             penalty: 3.0,
             min_segment: 4,
             test: TwoSampleTest::MannWhitney,
