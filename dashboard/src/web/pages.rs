@@ -57,6 +57,18 @@ fn value(v: f64) -> String {
     }
 }
 
+/// A summary value (baseline, median) to 3 decimals at most.
+fn approx(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else if v.abs() >= 0.01 {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        format!("{v:.3e}")
+    }
+}
+
 /// Serializes `v` for a `<script type="application/json">` block: `<`, `>` and `&` (which
 /// JSON only has inside strings) become `\u003c`, `\u003e`, `\u0026`, so neither `</script>`
 /// nor `<!--` can appear; U+2028/9 are escaped too. `JSON.parse` restores them.
@@ -420,7 +432,6 @@ struct RegressionView {
     metric: String,
     board_kind: String,
     board_id: String,
-    is_regression: bool,
     baseline: String,
     current: String,
     effect: String,
@@ -446,9 +457,8 @@ impl From<&regress::Regression> for RegressionView {
             metric: r.metric.clone(),
             board_kind: r.board_kind.clone(),
             board_id: r.board_id.clone(),
-            is_regression: r.direction == regress::Direction::Regression,
-            baseline: format!("{} {}", value(r.baseline), r.unit),
-            current: format!("{} {}", value(r.current), r.unit),
+            baseline: format!("{} {}", approx(r.baseline), r.unit),
+            current: format!("{} {}", approx(r.current), r.unit),
             effect: format!("{:+.1} %", r.effect * 100.0),
             confidence: format!("{:.1} %", r.confidence * 100.0),
             method: r.method.clone(),
@@ -468,16 +478,25 @@ impl From<&regress::Regression> for RegressionView {
 #[template(path = "regressions.html")]
 struct RegressionsPage {
     open: Vec<RegressionView>,
+    improvements: Vec<RegressionView>,
     acknowledged: Vec<RegressionView>,
 }
 
-/// `GET /regressions`: detected changes, unacknowledged first, with an acknowledge form.
+/// `GET /regressions`: unacknowledged regressions (each with an acknowledge form), then
+/// improvements, then acknowledged changes.
 pub async fn regressions(State(state): State<AppState>) -> Result<Html<String>, Failure> {
     let all = api::detect(&state, F).await?;
-    let (acked, open): (Vec<_>, Vec<_>) = all.iter().partition(|r| r.acknowledged.is_some());
+    let views = |keep: &dyn Fn(&regress::Regression) -> bool| {
+        all.iter()
+            .filter(|r| keep(r))
+            .map(RegressionView::from)
+            .collect()
+    };
+    let is_regression = |r: &regress::Regression| r.direction == regress::Direction::Regression;
     render(&RegressionsPage {
-        open: open.into_iter().map(RegressionView::from).collect(),
-        acknowledged: acked.into_iter().map(RegressionView::from).collect(),
+        open: views(&|r| r.acknowledged.is_none() && is_regression(r)),
+        improvements: views(&|r| r.acknowledged.is_none() && !is_regression(r)),
+        acknowledged: views(&|r| r.acknowledged.is_some()),
     })
 }
 
@@ -541,6 +560,8 @@ mod tests {
         assert_eq!(human_duration(245_000.0), "4 min 05 s");
         assert_eq!(value(1500.0), "1500");
         assert_eq!(value(4000.25), "4000.25");
+        assert_eq!(approx(119.919233), "119.919");
+        assert_eq!(approx(120.0), "120");
         assert_eq!(short_commit(Some("0123456789abcdef")), "0123456789");
         assert_eq!(iso_time(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
     }
