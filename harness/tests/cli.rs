@@ -543,5 +543,6 @@ fn the_run_records_the_git_commit_of_the_plans_repository() {
             run
         });
     assert_eq!(run.info.git_commit.as_deref(), Some(head.as_str()));
+    assert_eq!(run.info.commit_message.as_deref(), Some("plans"));
     assert!(!run.info.git_dirty);
 }
