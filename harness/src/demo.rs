@@ -107,8 +107,11 @@ const BOARDS: [(&str, &str); 3] = [
     ("probe", "0483:374e:0039003B3432"),
 ];
 
-/// Tests and their metrics: (name, [(metric, unit, typical value)]).
-const TESTS: &[(&str, &[(&str, &str, f64)])] = &[
+/// A demo metric: (name, unit, typical value).
+type MetricSpec = (&'static str, &'static str, f64);
+
+/// Tests and their metrics.
+const TESTS: &[(&str, &[MetricSpec])] = &[
     (
         "blinky",
         &[

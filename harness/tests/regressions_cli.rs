@@ -2,6 +2,7 @@
 //! injected regressions are listed with a suspected range containing their commit, the exit
 //! status gates (1 while one is unacknowledged, 0 after `regressions ack`, 2 on errors).
 
+#[allow(dead_code)] // not every helper is used here
 mod common;
 
 use common::{cockpit, text};
