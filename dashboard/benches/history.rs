@@ -10,6 +10,8 @@
 //! 1. a latency survey first: [`HISTORY_SAMPLES`] requests of `/api/tests/{name}` for random
 //!    tests and [`REGRESSIONS_SAMPLES`] of `/regressions`, each timed alone, printed as
 //!    p50/p95/max against the targets (and written to `cockpit-bench/summary.txt`);
+//!    and [`cockpit_dashboard::regress::detect`] called directly with fresh options each time,
+//!    so never answered from its memo (the page's cold path);
 //! 2. then criterion's own measurement of the same requests (small sample sizes).
 //!
 //! Set `COCKPIT_BENCH_ENFORCE=1` to make a missed target fail the run.
@@ -112,7 +114,8 @@ fn benches(c: &mut Criterion) {
         support::metric_rows(),
         "metric rows in {path:?}"
     );
-    let app = &cockpit_dashboard::router(pool);
+    let app = &cockpit_dashboard::router(pool.clone());
+    let pool = &pool;
 
     // The API answers with one chart per metric for a test that has history.
     let body = rt.block_on(get(app, "/api/tests/bench%2Ftest_00"));
@@ -135,6 +138,31 @@ fn benches(c: &mut Criterion) {
     let mut rng = support::Rng::new(42);
     let history = survey(&rt, app, HISTORY_SAMPLES, || history_uri(&mut rng));
     let regressions = survey(&rt, app, REGRESSIONS_SAMPLES, || "/regressions".to_owned());
+    // The detector itself, never answered from a memo: each call gets its own options (an
+    // alpha differing in the 12th decimal, which changes no verdict here).
+    let mut k = 0u32;
+    let mut detect_times = Vec::with_capacity(REGRESSIONS_SAMPLES);
+    let mut found = 0;
+    for _ in 0..REGRESSIONS_SAMPLES {
+        k += 1;
+        let opts = cockpit_dashboard::regress::Options {
+            alpha: 0.05 + f64::from(k) * 1e-12,
+            ..Default::default()
+        };
+        let t = Instant::now();
+        found = rt
+            .block_on(cockpit_dashboard::regress::detect(pool, &opts))
+            .unwrap()
+            .len();
+        detect_times.push(t.elapsed());
+    }
+    detect_times.sort();
+    let detect = Survey {
+        p50: percentile(&detect_times, 50),
+        p95: percentile(&detect_times, 95),
+        max: *detect_times.last().unwrap(),
+        bytes: 0,
+    };
     let verdict = |ok: bool| if ok { "ok" } else { "OVER TARGET" };
     let history_ok = history.p95 <= HISTORY_P95_TARGET;
     let regressions_ok = regressions.p95 <= REGRESSIONS_TARGET;
@@ -143,7 +171,9 @@ fn benches(c: &mut Criterion) {
          GET /api/tests/{{random}} x{HISTORY_SAMPLES}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms, \
          body up to {} KiB (target p95 <= {} ms: {})\n\
          GET /regressions x{REGRESSIONS_SAMPLES}: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms, \
-         body up to {} KiB (target <= {} ms: {})\n",
+         body up to {} KiB (target <= {} ms: {})\n\
+         regress::detect cold (no memo) x{REGRESSIONS_SAMPLES}: p50 {:.1} ms, p95 {:.1} ms, \
+         max {:.1} ms, {found} regressions/improvements\n",
         support::metric_rows(),
         support::TESTS,
         support::METRICS,
@@ -161,6 +191,9 @@ fn benches(c: &mut Criterion) {
         regressions.bytes / 1024,
         REGRESSIONS_TARGET.as_millis(),
         verdict(regressions_ok),
+        ms(detect.p50),
+        ms(detect.p95),
+        ms(detect.max),
     );
     eprint!("\n{summary}\n");
     let _ = std::fs::write(
