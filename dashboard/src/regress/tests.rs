@@ -147,3 +147,30 @@ async fn history_window_and_error_results_are_respected() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_memo_follows_acks_and_new_runs_in_a_file_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("memo.db"))
+        .create_if_missing(true);
+    let pool = SqlitePoolOptions::new().connect_with(opts).await.unwrap();
+    MIGRATOR.run(&pool).await.unwrap();
+    let mut v = vec![10.0; 20];
+    v.extend(vec![12.0; 5]);
+    fill(&pool, &[("memo", "instructions", &v)]).await;
+    let first = detect(&pool, &Options::default()).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(detect(&pool, &Options::default()).await.unwrap(), first);
+    assert!(
+        acknowledge(&pool, &first[0].key, "ann", "ok")
+            .await
+            .unwrap()
+    );
+    let acked = detect(&pool, &Options::default()).await.unwrap();
+    assert_eq!(acked[0].acknowledged.as_ref().unwrap().who, "ann");
+    // Another step in new runs shows up at once.
+    fill(&pool, &[("memo", "instructions", &[13.0, 13.0])]).await;
+    let more = detect(&pool, &Options::default()).await.unwrap();
+    assert_eq!(more.len(), 2, "{more:?}");
+}
