@@ -176,12 +176,15 @@ pub fn analyze(values: &[f64], metric: &str, opts: &Options) -> Vec<Step> {
         });
     }
 
-    // Newest window, unless a kept change already explains the tail.
+    // Newest window, unless a kept change already explains the tail. Its baseline starts no
+    // earlier than the last kept change, so it is compared with the level that change set and
+    // a kept change is never reported a second time.
     let tail_start = n.saturating_sub(opts.newest + min_seg);
     let tail_explained = steps.iter().any(|s| s.first_bad >= tail_start);
     let new_start = n.saturating_sub(opts.newest);
-    let base_start = new_start.saturating_sub(opts.baseline);
-    if !tail_explained && opts.newest > 0 && new_start - base_start >= 4 {
+    let last_kept = steps.last().map_or(0, |s| s.first_bad);
+    let base_start = new_start.saturating_sub(opts.baseline).max(last_kept);
+    if !tail_explained && opts.newest > 0 && new_start.saturating_sub(base_start) >= 4 {
         let base = &values[base_start..new_start];
         let new = &values[new_start..];
         if let Some(p) = two_sample_p(opts.test, base, new) {
@@ -366,6 +369,19 @@ mod tests {
         assert_eq!(s.len(), 1, "{s:?}");
         assert!(s[0].last_good < 100 && s[0].first_bad >= 100, "{s:?}");
         assert!(s[0].effect > 0.25);
+    }
+
+    #[test]
+    fn a_step_inside_the_newest_windows_baseline_is_reported_once() {
+        // The step (run 189 of 200) lies in the baseline of the newest-window test (the 30
+        // runs before the newest 5), which must therefore not report it a second time.
+        let opts = Options::default();
+        let v: Vec<f64> = (0..200)
+            .map(|i| if i < 189 { 15.0 } else { 17.5 } + 0.3 * noise(i))
+            .collect();
+        let s = analyze(&v, "wall_ms", &opts);
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert!(s[0].last_good < 189 && s[0].first_bad >= 189, "{s:?}");
     }
 
     #[test]
