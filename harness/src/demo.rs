@@ -103,7 +103,7 @@ pub struct DemoHistory {
 /// Boards: (kind, id).
 const BOARDS: [(&str, &str); 3] = [
     ("sim", "sim"),
-    ("emu", "renode-g474"),
+    ("emu", "emu"),
     ("probe", "0483:374e:0039003B3432"),
 ];
 
