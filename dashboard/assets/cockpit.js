@@ -2,7 +2,8 @@
 // Data comes from <script type="application/json" id="history-data"> (the /api/tests/{name}
 // body). x = run order; one series per board; hover shows run, commit and value; a click on the
 // chart opens the hovered run. Each chart div gets data-rendered-points (non-null values
-// handed to uPlot) and data-ready="true" once drawn, for tests.
+// handed to uPlot), data-board-colors (board → stroke colour, the same board the same colour
+// in every chart) and data-ready="true" once drawn, for tests.
 (function () {
   "use strict";
   var COLORS = ["#0550ae", "#cf222e", "#1a7f37", "#8250df", "#9a6700", "#bf3989", "#0a7ea4", "#57606a"];
@@ -15,7 +16,22 @@
     return (a !== 0 && (a >= 1e7 || a < 1e-3)) ? v.toExponential(4) : String(+v.toPrecision(8));
   }
 
-  function draw(m, host) {
+  // One colour per board for the whole page, so a board looks the same in every chart.
+  function boardColors(metrics) {
+    var boards = [];
+    metrics.forEach(function (m) {
+      m.series.forEach(function (s) {
+        var b = s.board_kind + "/" + s.board_id;
+        if (boards.indexOf(b) < 0) boards.push(b);
+      });
+    });
+    boards.sort();
+    var colors = {};
+    boards.forEach(function (b, k) { colors[b] = COLORS[k % COLORS.length]; });
+    return colors;
+  }
+
+  function draw(m, host, colors) {
     var n = m.runs.length;
     var xs = [];
     for (var i = 0; i < n; i++) xs.push(i);
@@ -28,15 +44,16 @@
       }
     }];
     var points = 0;
-    m.series.forEach(function (s, k) {
+    m.series.forEach(function (s) {
       data.push(s.values);
       s.values.forEach(function (v) { if (v != null) points++; });
+      var board = s.board_kind + "/" + s.board_id;
       series.push({
-        label: s.board_kind + "/" + s.board_id,
-        stroke: COLORS[k % COLORS.length],
+        label: board,
+        stroke: colors[board],
         width: 1.5,
         spanGaps: true,
-        points: { show: true, size: 6, fill: COLORS[k % COLORS.length] },
+        points: { show: true, size: 6, fill: colors[board] },
         value: function (u, v) { return v == null ? "—" : fmt(v) + " " + m.unit; }
       });
     });
@@ -64,6 +81,9 @@
       var i = u.cursor.idx;
       if (i != null && m.runs[i] !== undefined) window.location.href = "/runs/" + m.runs[i];
     });
+    var used = {};
+    series.slice(1).forEach(function (s) { used[s.label] = s.stroke; });
+    host.setAttribute("data-board-colors", JSON.stringify(used));
     host.setAttribute("data-rendered-points", String(points));
     host.setAttribute("data-ready", "true");
     return u;
@@ -74,9 +94,10 @@
     if (!el || typeof uPlot === "undefined") return;
     var h = JSON.parse(el.textContent);
     var charts = [];
+    var colors = boardColors(h.metrics);
     h.metrics.forEach(function (m, i) {
       var host = document.getElementById("chart-" + i);
-      if (host) charts.push([draw(m, host), host]);
+      if (host) charts.push([draw(m, host, colors), host]);
     });
     window.addEventListener("resize", function () {
       charts.forEach(function (c) {

@@ -304,6 +304,7 @@ async fn scenario(c: &Client, base: &str, shots: &Path) {
                         ready: d.getAttribute('data-ready'),
                         server_points: d.getAttribute('data-points'),
                         rendered_points: d.getAttribute('data-rendered-points'),
+                        board_colors: d.getAttribute('data-board-colors'),
                         canvas_w: cv ? cv.width : 0, canvas_h: cv ? cv.height : 0,
                         legend: d.querySelectorAll('.u-legend .u-series').length };
              });",
@@ -338,6 +339,30 @@ async fn scenario(c: &Client, base: &str, shots: &Path) {
             (metric, rendered)
         })
         .collect();
+    // A board has one colour across all charts of the page.
+    let mut board_colors: std::collections::BTreeMap<String, String> = Default::default();
+    for ch in charts {
+        let colors: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(ch["board_colors"].as_str().unwrap_or("null"))
+                .unwrap_or_else(|e| panic!("chart has data-board-colors: {ch}: {e}"));
+        for (board, color) in colors {
+            let color = color.as_str().unwrap_or_default().to_owned();
+            let first = board_colors
+                .entry(board.clone())
+                .or_insert_with(|| color.clone());
+            assert_eq!(
+                *first, color,
+                "board {board} keeps its colour across charts"
+            );
+        }
+    }
+    assert!(board_colors.len() >= 2, "boards seen: {board_colors:?}");
+    let distinct: std::collections::BTreeSet<_> = board_colors.values().collect();
+    assert_eq!(
+        distinct.len(),
+        board_colors.len(),
+        "boards have distinct colours"
+    );
     let mut got = got;
     got.sort();
     let want: Vec<(String, usize)> = expected.iter().map(|(m, n)| (m.to_string(), *n)).collect();
