@@ -1,0 +1,300 @@
+//! Cockpit hypervisor firmware for the STM32G474RE. See `README.md` for the memory map, the
+//! boot flow and the fail-safe states.
+//!
+//! Boot: clocks (170 MHz) → time base → USART1 → watchdog → fail-safe state from the reset
+//! cause and the no-init records → MPU → banner → user key / SafeStop / `boot::select` →
+//! guest run (`cockpit_hypervisor::run`) or the Oracle bootloader on USART1.
+#![no_std]
+#![no_main]
+
+mod board;
+mod clocks;
+mod failsafe;
+mod flash;
+mod mpu;
+mod records;
+mod time;
+mod uart;
+mod watchdog;
+
+use core::fmt::Write as _;
+use core::mem::MaybeUninit;
+use core::sync::atomic::Ordering;
+
+use cockpit_hypervisor::{Bootloader, Limits, Outcome, boot, load_boot, pins};
+use cockpit_vm::Vm;
+use cortex_m_rt::{ExceptionFrame, entry, exception};
+use stm32g4::stm32g474 as pac;
+
+use crate::board::G4Board;
+use crate::failsafe::{Reason, State};
+use crate::flash::G4Flash;
+use crate::uart::Console;
+
+/// Firmware version printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// RCC_CSR (reset flags), RM0440 §7.4.29.
+const RCC_CSR: *mut u32 = 0x4002_1094 as *mut u32;
+const CSR_RMVF: u32 = 1 << 23;
+/// 96-bit unique device ID (RM0440 §48.1).
+const UID_ADDR: u32 = 0x1FFF_7590;
+/// A guest that makes no HAL call for this long is considered hung: the run loop stops feeding
+/// the watchdog, which resets the chip ~[`watchdog::TIMEOUT_MS`] later into SafeStop.
+pub const GUEST_HANG_MS: u32 = 1500;
+/// User key polarity: the Nucleo-G474RE's B1 on PC13 is active high (external pull-down).
+/// (The WeAct core board's key is active low with a pull-up: set this to `false` there.)
+const USER_KEY_ACTIVE_HIGH: bool = true;
+
+/// The guest VM's state, in CCM SRAM (MPU region 1).
+#[unsafe(link_section = ".ccmram")]
+static mut VM: MaybeUninit<Vm> = MaybeUninit::uninit();
+
+/// The Oracle bootloader engine (≈ 4.5 KiB), in `.uninit` so the RAM footprint shows it.
+#[unsafe(link_section = ".uninit.cockpit_bootloader")]
+static mut BOOTLOADER: MaybeUninit<Bootloader<G4Flash>> = MaybeUninit::uninit();
+
+#[entry]
+fn main() -> ! {
+    // SAFETY: taken once, at reset.
+    let dp = unsafe { pac::Peripherals::steal() };
+    let mut cp = unsafe { cortex_m::Peripherals::steal() };
+
+    // Reset cause, then clear the flags for the next boot.
+    // SAFETY: RCC_CSR is always mapped; RMVF only clears the reset flags.
+    let csr = unsafe { core::ptr::read_volatile(RCC_CSR) };
+    unsafe { core::ptr::write_volatile(RCC_CSR, csr | CSR_RMVF) };
+
+    let source = clocks::init(&dp.RCC, &dp.PWR, &dp.FLASH);
+    time::init(&mut cp.DCB, &mut cp.DWT, &mut cp.SYST);
+    uart::init(&dp.RCC, &dp.GPIOA);
+    watchdog::start();
+
+    // Fail-safe state.
+    let fault = records::fault();
+    let new_fault = fault.is_some_and(|w| w[1] & records::KIND_ACKED == 0);
+    let (mut state, mut reason, faults) = failsafe::on_boot(records::boot(), csr, new_fault);
+    if source == clocks::ClockSource::Hsi16 && state == State::Normal {
+        (state, reason) = (State::Degraded, Reason::ClockFallback);
+    }
+    let key = user_key_held();
+    if key {
+        (state, reason) = (State::Normal, Reason::UserKey);
+    }
+    failsafe::store_boot(state, reason, faults, csr);
+
+    mpu::init(&mut cp.MPU);
+
+    let mut con = Console;
+    let _ = write!(
+        con,
+        "\r\ncockpit-fw {VERSION} stm32g474 170MHz clk={} reset={:#010x} state={} reason={}\r\n",
+        if source == clocks::ClockSource::Hse { "hse" } else { "hsi16" },
+        csr,
+        state.name(),
+        reason.name()
+    );
+    if let Some(w) = fault.filter(|_| new_fault) {
+        report_fault(&w);
+        records::ack_fault();
+    }
+
+    let flash = G4Flash::new();
+    if state == State::SafeStop {
+        release_outputs();
+        let _ = write!(con, "SAFESTOP: guest disabled, outputs released; bootloader on USART1\r\n");
+        bootloader(flash);
+    }
+    if key {
+        let _ = write!(con, "user key held: bootloader on USART1\r\n");
+        bootloader(flash);
+    }
+    match boot::select(&flash) {
+        boot::BootChoice::Bank { bank, addr, len, fallback } => {
+            let _ = write!(
+                con,
+                "boot: bank {:?} @ {addr:#010x}, {len} bytes{}\r\n",
+                bank,
+                if fallback { " (fallback)" } else { "" }
+            );
+            run_guest(&flash);
+        }
+        boot::BootChoice::Bootloader => {
+            let _ = write!(con, "boot: no valid image; bootloader on USART1\r\n");
+        }
+    }
+    bootloader(flash)
+}
+
+/// Samples PC13 (user key) a few times after configuring its pull.
+fn user_key_held() -> bool {
+    let mode = if USER_KEY_ACTIVE_HIGH {
+        cockpit_hypervisor::PinMode::InputPulldown
+    } else {
+        cockpit_hypervisor::PinMode::InputPullup
+    };
+    board::configure(pins::USER_KEY, mode);
+    cortex_m::asm::delay(17_000); // 100 µs for the pull to settle
+    (0..8).all(|_| board::read_pin(pins::USER_KEY) == USER_KEY_ACTIVE_HIGH)
+}
+
+/// SafeStop: every logical pin becomes a floating input (no output driven).
+fn release_outputs() {
+    for n in 0..pins::PIN_COUNT as i32 {
+        if let Ok(p) = cockpit_hypervisor::Pin::new(n) {
+            board::configure(p, cockpit_hypervisor::PinMode::Input);
+        }
+    }
+}
+
+/// Runs the active bank's guest until it halts or faults. VM errors become telemetry (by the
+/// run loop), a console line and the Degraded state; they never reset the chip.
+fn run_guest(flash: &G4Flash) {
+    let mut con = Console;
+    // SAFETY: the only reference to VM, created once here.
+    let vm: &mut Vm = unsafe { (*core::ptr::addr_of_mut!(VM)).write(Vm::new()) };
+    vm.reset();
+    let program = match load_boot(flash) {
+        Ok((_, p)) => p,
+        Err(e) => {
+            let _ = write!(con, "load: {e}\r\n");
+            return;
+        }
+    };
+    let mut board = G4Board::new();
+    board::LAST_HAL_MS.store(time::now_ms() as u32, Ordering::Relaxed);
+    let limits = Limits::new(u64::MAX, None);
+    let mut keep_going = || {
+        let now = time::now_ms() as u32;
+        let last = board::LAST_HAL_MS.load(Ordering::Relaxed);
+        if now.wrapping_sub(last) < GUEST_HANG_MS {
+            watchdog::feed();
+        }
+        true
+    };
+    let _ = write!(con, "guest: running\r\n");
+    match cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going) {
+        Outcome::Halted => {
+            let _ = write!(con, "\r\nguest: halted after {} instructions\r\n", vm.instructions());
+        }
+        Outcome::Faulted(f) => {
+            let _ = write!(
+                con,
+                "\r\nguest: VM error {} ({}) at pc {} opcode {:#04x}; state DEGRADED\r\n",
+                f.error.name(),
+                f.error.code(),
+                f.pc,
+                f.opcode
+            );
+            failsafe::set_vm_error(f.error.code());
+            failsafe::set(State::Degraded, Reason::VmError);
+        }
+        Outcome::Stopped => {}
+    }
+}
+
+/// The Oracle bootloader on USART1, forever. Feeds the watchdog; a completed upload (new image
+/// activated) returns the fail-safe state to Normal, and the new image boots at the next reset.
+fn bootloader(flash: G4Flash) -> ! {
+    let mut uid = [0u8; 12];
+    for (i, b) in uid.iter_mut().enumerate() {
+        // SAFETY: the UID is 12 readable bytes in system memory.
+        *b = unsafe { core::ptr::read_volatile((UID_ADDR + i as u32) as *const u8) };
+    }
+    // SAFETY: the only reference to BOOTLOADER, created once (this function never returns).
+    let bl: &mut Bootloader<G4Flash> = unsafe {
+        (*core::ptr::addr_of_mut!(BOOTLOADER)).write(Bootloader::new(flash, uid, time::now_ms()))
+    };
+    let mut tx = |frame: &[u8]| uart::write(frame);
+    let mut activations = 0;
+    let mut cmd = TestCommands::new();
+    loop {
+        watchdog::feed();
+        let now = time::now_ms();
+        match uart::read_byte() {
+            Some(b) => {
+                cmd.feed(b);
+                bl.feed(b, now, &mut tx);
+            }
+            None => bl.poll(now, &mut tx),
+        }
+        if bl.activations() != activations {
+            activations = bl.activations();
+            failsafe::set(State::Normal, Reason::NewImage);
+        }
+    }
+}
+
+/// Test-only console commands (feature `test-commands`), matched in the USART1 byte stream
+/// outside the Oracle protocol: `!CKPT:HARDFAULT\n` executes `udf` (→ HardFault → fault record
+/// → reset → Degraded), `!CKPT:HANG\n` spins without feeding the watchdog (→ IWDG reset →
+/// SafeStop), `!CKPT:STATE\n` prints the fail-safe state.
+struct TestCommands {
+    buf: [u8; 24],
+    len: usize,
+}
+
+impl TestCommands {
+    const fn new() -> Self {
+        TestCommands { buf: [0; 24], len: 0 }
+    }
+
+    fn feed(&mut self, b: u8) {
+        if !cfg!(feature = "test-commands") {
+            return;
+        }
+        if b == b'!' {
+            self.len = 0;
+        }
+        if b == b'\n' || b == b'\r' {
+            let line = &self.buf[..self.len];
+            match line {
+                b"!CKPT:HARDFAULT" => cortex_m::asm::udf(),
+                b"!CKPT:HANG" => loop {
+                    core::hint::spin_loop();
+                },
+                b"!CKPT:STATE" => {
+                    let (s, r) = failsafe::current();
+                    let _ = write!(Console, "state={} reason={}\r\n", s.name(), r.name());
+                }
+                _ => {}
+            }
+            self.len = 0;
+            return;
+        }
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+}
+
+fn report_fault(w: &[u32; 16]) {
+    let kind = match w[1] & 0xFF {
+        records::KIND_HARDFAULT => "HARDFAULT",
+        records::KIND_PANIC => "PANIC",
+        _ => "UNKNOWN",
+    };
+    let _ = write!(
+        Console,
+        "FAULT {kind} #{}: pc={:#010x} lr={:#010x} xpsr={:#010x} r0={:#010x} r1={:#010x} r2={:#010x} r3={:#010x} r12={:#010x} cfsr={:#010x} hfsr={:#010x} mmfar={:#010x} bfar={:#010x}\r\n",
+        w[14], w[8], w[7], w[9], w[2], w[3], w[4], w[5], w[6], w[10], w[11], w[12], w[13]
+    );
+}
+
+#[exception]
+unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    records::record_fault(
+        records::KIND_HARDFAULT,
+        [ef.r0(), ef.r1(), ef.r2(), ef.r3(), ef.r12(), ef.lr(), ef.pc(), ef.xpsr()],
+    );
+    uart::write(b"\r\nHARDFAULT: fault record at 0x20000040; resetting\r\n");
+    cortex_m::peripheral::SCB::sys_reset()
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    let line = info.location().map_or(0, |l| l.line());
+    records::record_fault(records::KIND_PANIC, [line, 0, 0, 0, 0, 0, 0, 0]);
+    uart::write(b"\r\nPANIC: fault record at 0x20000040; resetting\r\n");
+    cortex_m::peripheral::SCB::sys_reset()
+}

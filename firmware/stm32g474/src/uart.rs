@@ -1,0 +1,103 @@
+//! USART1 on PA9 (TX) / PA10 (RX), AF7, 115200 8N1, polled (RM0440 §37).
+//!
+//! Init order: RCC_AHB2ENR.GPIOAEN, RCC_APB2ENR.USART1EN (bit 14); GPIOA_AFRH AF7 for pins 9/10,
+//! GPIOA_PUPDR pull-up on PA10, GPIOA_MODER = 10 (AF) for pins 9/10; USART1_CR1 = 0 (disabled),
+//! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error +0.02 %), CR2 = CR3 = 0 (1 stop
+//! bit, no flow control, FIFO off), CR1 = UE | RE | TE.
+//! Transmit: poll ISR.TXE (bit 7), write TDR. Receive: poll ISR.RXNE (bit 5), read RDR. Overrun,
+//! framing and noise errors (ISR bits 3, 1, 2) are cleared through ICR and counted.
+
+use core::sync::atomic::{AtomicU32, Ordering};
+
+use crate::pac;
+
+const USART1: *const pac::usart1::RegisterBlock = pac::USART1::PTR;
+/// BRR for 115200 Bd at PCLK2 = 170 MHz.
+pub const BRR_115200: u32 = 1476;
+
+const ISR_PE: u32 = 1 << 0;
+const ISR_FE: u32 = 1 << 1;
+const ISR_NE: u32 = 1 << 2;
+const ISR_ORE: u32 = 1 << 3;
+const ISR_RXNE: u32 = 1 << 5;
+const ISR_TXE: u32 = 1 << 7;
+const CR1_UE: u32 = 1 << 0;
+const CR1_RE: u32 = 1 << 2;
+const CR1_TE: u32 = 1 << 3;
+
+/// Receive errors (overrun, framing, noise, parity) seen since reset.
+pub static RX_ERRORS: AtomicU32 = AtomicU32::new(0);
+
+fn regs() -> &'static pac::usart1::RegisterBlock {
+    // SAFETY: the USART1 register block is always mapped; only the main thread (and the fault
+    // handler, which never returns) touch it.
+    unsafe { &*USART1 }
+}
+
+/// Configures PA9/PA10 and USART1 (module docs).
+pub fn init(rcc: &pac::RCC, gpioa: &pac::GPIOA) {
+    // SAFETY (bits writes): documented field encodings, RM0440 §9.4 and §37.8.
+    rcc.ahb2enr().modify(|r, w| unsafe { w.bits(r.bits() | 1) });
+    rcc.apb2enr().modify(|r, w| unsafe { w.bits(r.bits() | (1 << 14)) });
+    let _ = rcc.apb2enr().read().bits();
+    gpioa.afrh().modify(|r, w| unsafe {
+        w.bits((r.bits() & !(0xF << 4 | 0xF << 8)) | (7 << 4) | (7 << 8))
+    });
+    gpioa.pupdr().modify(|r, w| unsafe { w.bits((r.bits() & !(0b11 << 20)) | (0b01 << 20)) });
+    gpioa.moder().modify(|r, w| unsafe {
+        w.bits((r.bits() & !(0b11 << 18 | 0b11 << 20)) | (0b10 << 18) | (0b10 << 20))
+    });
+    let u = regs();
+    u.cr1().write(|w| unsafe { w.bits(0) });
+    u.brr().write(|w| unsafe { w.bits(BRR_115200) });
+    u.cr2().write(|w| unsafe { w.bits(0) });
+    u.cr3().write(|w| unsafe { w.bits(0) });
+    u.cr1().write(|w| unsafe { w.bits(CR1_UE | CR1_RE | CR1_TE) });
+}
+
+/// Sends one byte; gives up after ~1 ms if TXE never comes (a dead UART must not hang the
+/// firmware: the watchdog and the fail-safe logic keep running).
+pub fn write_byte(b: u8) {
+    let u = regs();
+    let mut polls = 200_000u32;
+    while u.isr().read().bits() & ISR_TXE == 0 {
+        polls -= 1;
+        if polls == 0 {
+            return;
+        }
+    }
+    u.tdr().write(|w| unsafe { w.bits(u32::from(b)) });
+}
+
+/// Sends bytes (blocking).
+pub fn write(bytes: &[u8]) {
+    for &b in bytes {
+        write_byte(b);
+    }
+}
+
+/// A received byte, if one is waiting; clears receive errors.
+pub fn read_byte() -> Option<u8> {
+    let u = regs();
+    let isr = u.isr().read().bits();
+    let errs = isr & (ISR_ORE | ISR_FE | ISR_NE | ISR_PE);
+    if errs != 0 {
+        u.icr().write(|w| unsafe { w.bits(errs) });
+        RX_ERRORS.fetch_add(1, Ordering::Relaxed);
+    }
+    if isr & ISR_RXNE != 0 {
+        Some(u.rdr().read().bits() as u8)
+    } else {
+        None
+    }
+}
+
+/// `core::fmt::Write` onto USART1.
+pub struct Console;
+
+impl core::fmt::Write for Console {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        write(s.as_bytes());
+        Ok(())
+    }
+}
