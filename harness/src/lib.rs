@@ -14,6 +14,8 @@
 pub mod checks;
 pub mod demo;
 pub mod discover;
+#[cfg(feature = "emu")]
+pub mod emu;
 pub mod plan;
 pub mod program;
 pub mod regmap;

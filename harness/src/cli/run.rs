@@ -49,14 +49,24 @@ pub struct RunArgs {
 type BoardFactory = Box<dyn Fn(usize) -> Box<dyn Target> + Sync>;
 
 /// The factory for board kind `kind`. Errors: an unknown kind, or one not available yet.
+/// Board kinds this build can run (`emu` needs the `emu` cargo feature).
+#[cfg(feature = "emu")]
+const AVAILABLE: &str = "sim, emu";
+#[cfg(not(feature = "emu"))]
+const AVAILABLE: &str = "sim";
+
 fn board_factory(kind: &str) -> anyhow::Result<BoardFactory> {
     match kind {
         "sim" => Ok(Box::new(|_| Box::new(SimTarget::new()))),
+        #[cfg(feature = "emu")]
+        "emu" => Ok(Box::new(|_| {
+            Box::new(cockpit_harness::emu::EmuTarget::new())
+        })),
         k if BOARD_KINDS.contains(&k) => {
-            bail!("board kind `{k}` is not available yet (available: sim)")
+            bail!("board kind `{k}` is not available yet (available: {AVAILABLE})")
         }
         k => bail!(
-            "unknown board kind `{k}` (known: {}; available: sim)",
+            "unknown board kind `{k}` (known: {}; available: {AVAILABLE})",
             BOARD_KINDS.join(", ")
         ),
     }

@@ -1,0 +1,568 @@
+//! `Mcu`: one emulated STM32G474 (Cortex-M4 core in unicorn + [`Periph`]), its memory map, the
+//! MMIO/exception/semihosting hooks and the run loop.
+//!
+//! Time: unicorn does not count instructions cheaply, so a block hook adds an estimate of
+//! `ceil(block bytes / 2)` core cycles per executed basic block (one cycle per halfword of
+//! code: 16-bit instructions ≈ 1 cycle, 32-bit ≈ 2). DWT CYCCNT, SysTick, the IWDG and the
+//! pin-edge timestamps all run on that clock at 170 MHz.
+
+use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
+use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
+
+use super::periph::{Periph, ResetCause, StopRequest, exc};
+use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
+
+/// SRAM1 + SRAM2 (contiguous): `0x2000_0000`, 96 KiB.
+pub const SRAM_BASE: u32 = 0x2000_0000;
+/// SRAM1 + SRAM2 size.
+pub const SRAM_SIZE: usize = 96 * 1024;
+/// CCM SRAM: `0x1000_0000`, 32 KiB, aliased at `0x2001_8000`.
+pub const CCM_BASE: u32 = 0x1000_0000;
+/// CCM alias after SRAM2.
+pub const CCM_ALIAS: u32 = 0x2001_8000;
+/// CCM size.
+pub const CCM_SIZE: usize = 32 * 1024;
+/// Cycles between periodic checks (timers, pending exceptions, stop conditions).
+const CHECK_EVERY: u64 = 1024;
+
+/// How a call to [`Mcu::run`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Semihosting exit with this code.
+    Exit(u32),
+    /// The firmware polls an empty USART receiver.
+    Idle,
+    /// A non-semihosting breakpoint.
+    Breakpoint(u8),
+    /// The cycle limit was reached.
+    Cycles,
+    /// The caller's `until` predicate said stop (checked every ~1024 cycles).
+    Predicate,
+    /// The core locked up (a fault during HardFault, or a bad vector): message.
+    Lockup,
+}
+
+/// Mutable state the hooks see: the peripherals plus core bookkeeping.
+pub struct Core {
+    /// The peripherals.
+    pub p: Periph,
+    /// Next cycle count at which the block hook does its periodic work.
+    next_check: u64,
+    /// Stop at this cycle count.
+    cycle_limit: u64,
+    /// A pending flash byte fix-up (address, bytes) after a trapped flash store.
+    fixup: Option<(u32, Vec<u8>)>,
+    /// The caller asked to check the predicate.
+    want_predicate: bool,
+    /// Exceptions taken (for tests/metrics).
+    pub exceptions_taken: u64,
+    /// Set when the core locked up.
+    lockup: bool,
+    /// Resets performed (software, watchdog).
+    pub resets: Vec<ResetCause>,
+}
+
+/// An emulated MCU. Not `Send` (unicorn is `Rc`-based): create one per run.
+pub struct Mcu<'a> {
+    uc: Unicorn<'a, Core>,
+    /// CCM SRAM backing store (mapped twice); declared after `uc` so it is dropped after it.
+    #[allow(dead_code)]
+    ccm: Box<[u8]>,
+}
+
+fn uc_err(e: unicorn_engine::unicorn_const::uc_error) -> String {
+    format!("unicorn: {e:?}")
+}
+
+impl<'a> Mcu<'a> {
+    /// A powered-off MCU whose flash (both at `0x0800_0000` and at the boot alias 0) is the
+    /// 512 KiB buffer `flash`.
+    ///
+    /// # Safety
+    /// `flash` must point to `FLASH_SIZE` bytes that stay valid and are not otherwise accessed
+    /// while the `Mcu` exists.
+    pub unsafe fn new(flash: *mut u8) -> Result<Self, String> {
+        let core = Core {
+            p: Periph::new(flash),
+            next_check: 0,
+            cycle_limit: u64::MAX,
+            fixup: None,
+            want_predicate: false,
+            exceptions_taken: 0,
+            lockup: false,
+            resets: Vec::new(),
+        };
+        let mut uc =
+            Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, core).map_err(uc_err)?;
+        uc.ctl_set_cpu_model(ArmCpuModel::CORTEX_M4 as i32)
+            .map_err(uc_err)?;
+        // SAFETY: the caller guarantees `flash` (FLASH_SIZE bytes) outlives the emulator.
+        unsafe {
+            uc.mem_map_ptr(
+                u64::from(FLASH_BASE),
+                FLASH_SIZE as u64,
+                Prot::READ | Prot::EXEC,
+                flash.cast(),
+            )
+            .map_err(uc_err)?;
+            uc.mem_map_ptr(0, FLASH_SIZE as u64, Prot::READ | Prot::EXEC, flash.cast())
+                .map_err(uc_err)?;
+        }
+        uc.mem_map(u64::from(SRAM_BASE), SRAM_SIZE as u64, Prot::ALL)
+            .map_err(uc_err)?;
+        // CCM at 0x1000_0000 and its alias share one host buffer owned by the `Mcu` (dropped
+        // after the emulator: field order).
+        let mut ccm = vec![0u8; CCM_SIZE].into_boxed_slice();
+        let ccm_ptr = ccm.as_mut_ptr();
+        // SAFETY: the boxed slice does not move when the `Box` moves, and `Mcu::ccm` drops
+        // after `Mcu::uc`.
+        unsafe {
+            uc.mem_map_ptr(
+                u64::from(CCM_BASE),
+                CCM_SIZE as u64,
+                Prot::ALL,
+                ccm_ptr.cast(),
+            )
+            .map_err(uc_err)?;
+            uc.mem_map_ptr(
+                u64::from(CCM_ALIAS),
+                CCM_SIZE as u64,
+                Prot::ALL,
+                ccm_ptr.cast(),
+            )
+            .map_err(uc_err)?;
+        }
+        for (base, size) in [
+            (0x4000_0000u64, 0x3_0000u64), // APB1, APB2, AHB1 (RCC, FLASH, PWR, USARTs, IWDG)
+            (0x4800_0000, 0x2000),         // GPIOA–G
+            (0x1FFF_7000, 0x1000),         // UID, flash size
+            (0xE000_0000, 0x1_0000),       // ITM, DWT, SCS (SysTick, NVIC, SCB)
+            (0xE004_2000, 0x1000),         // DBGMCU
+        ] {
+            uc.mmio_map(
+                base,
+                size,
+                Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize| -> u64 {
+                    u64::from(u.get_data_mut().p.read((base + off) as u32, sz))
+                }),
+                Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize, v: u64| {
+                    let c = u.get_data_mut();
+                    c.p.write((base + off) as u32, sz, v as u32);
+                    // Peripheral writes may pend interrupts or request a stop: check soon.
+                    c.next_check = 0;
+                }),
+            )
+            .map_err(uc_err)?;
+        }
+        // Flash stores: trapped (flash is mapped read-only) and handed to the FLASH model.
+        uc.add_mem_hook(
+            HookType::MEM_WRITE_PROT,
+            0,
+            u64::from(FLASH_BASE) + FLASH_SIZE as u64 - 1,
+            |u: &mut Unicorn<Core>, _t: MemType, addr: u64, size: usize, value: i64| {
+                let mut addr = addr as u32;
+                if addr < FLASH_SIZE as u32 {
+                    addr += FLASH_BASE;
+                }
+                if !(FLASH_BASE..FLASH_BASE + FLASH_SIZE as u32).contains(&addr) {
+                    return false;
+                }
+                let c = u.get_data_mut();
+                apply_fixup(c);
+                let dw = addr & !7;
+                c.p.flash_store(addr, size, value as u32);
+                // The raw store still lands in the buffer after this hook: restore what the
+                // model decided at the next block boundary (or the next flash store).
+                c.fixup = Some((dw, c.p.flash_snapshot(dw).to_vec()));
+                c.next_check = 0;
+                true
+            },
+        )
+        .map_err(uc_err)?;
+        uc.add_block_hook(1, 0, |u: &mut Unicorn<Core>, addr: u64, size: u32| {
+            let c = u.get_data_mut();
+            c.p.cycles += u64::from(size).div_ceil(2);
+            if c.p.cycles < c.next_check {
+                return;
+            }
+            block_work(u, addr as u32);
+        })
+        .map_err(uc_err)?;
+        uc.add_intr_hook(|u: &mut Unicorn<Core>, intno: u32| intr(u, intno))
+            .map_err(uc_err)?;
+        Ok(Mcu { uc, ccm })
+    }
+
+    /// The peripherals.
+    pub fn periph(&self) -> &Periph {
+        &self.uc.get_data().p
+    }
+
+    /// The peripherals, mutably (inject USART input, drive pins, set idle detection).
+    pub fn periph_mut(&mut self) -> &mut Periph {
+        &mut self.uc.get_data_mut().p
+    }
+
+    /// Core bookkeeping (exceptions taken, resets).
+    pub fn core(&self) -> &Core {
+        self.uc.get_data()
+    }
+
+    /// Reads guest memory (RAM, flash; not MMIO).
+    pub fn mem_read(&self, addr: u32, buf: &mut [u8]) -> Result<(), String> {
+        self.uc.mem_read(u64::from(addr), buf).map_err(uc_err)
+    }
+
+    /// Writes guest RAM.
+    pub fn mem_write(&mut self, addr: u32, data: &[u8]) -> Result<(), String> {
+        self.uc.mem_write(u64::from(addr), data).map_err(uc_err)
+    }
+
+    /// A 32-bit word from RAM/flash, or a peripheral register (without read side effects).
+    pub fn read_u32(&self, addr: u32) -> Option<u32> {
+        let mut b = [0u8; 4];
+        if self.uc.mem_read(u64::from(addr), &mut b).is_ok() {
+            return Some(u32::from_le_bytes(b));
+        }
+        let periph = (0x4000_0000..0x4003_0000).contains(&addr)
+            || (0x4800_0000..0x4800_2000).contains(&addr)
+            || addr >= 0xE000_0000;
+        periph.then(|| self.periph().peek(addr))
+    }
+
+    /// A core register.
+    pub fn reg(&self, r: RegisterARM) -> u32 {
+        self.uc.reg_read(r).unwrap_or(0) as u32
+    }
+
+    /// Zeroes RAM (power-on) — CCM included.
+    pub fn clear_ram(&mut self) -> Result<(), String> {
+        self.mem_write(SRAM_BASE, &vec![0; SRAM_SIZE])?;
+        self.mem_write(CCM_BASE, &vec![0; CCM_SIZE])
+    }
+
+    /// Core reset: SP and PC from the vector table at the boot alias (0 = flash), PRIMASK and
+    /// CONTROL cleared, thread mode; RAM is kept.
+    pub fn reset_core(&mut self) -> Result<(), String> {
+        let sp = self.read_u32(FLASH_BASE).unwrap_or(0);
+        let pc = self.read_u32(FLASH_BASE + 4).unwrap_or(0);
+        let uc = &mut self.uc;
+        for r in [
+            RegisterARM::R0,
+            RegisterARM::R1,
+            RegisterARM::R2,
+            RegisterARM::R3,
+            RegisterARM::R12,
+            RegisterARM::PRIMASK,
+            RegisterARM::BASEPRI,
+            RegisterARM::CONTROL,
+            RegisterARM::IPSR,
+        ] {
+            uc.reg_write(r, 0).map_err(uc_err)?;
+        }
+        uc.reg_write(RegisterARM::LR, 0xFFFF_FFFF).map_err(uc_err)?;
+        uc.reg_write(RegisterARM::MSP, u64::from(sp))
+            .map_err(uc_err)?;
+        uc.reg_write(RegisterARM::SP, u64::from(sp))
+            .map_err(uc_err)?;
+        uc.reg_write(RegisterARM::PC, u64::from(pc | 1))
+            .map_err(uc_err)?;
+        let c = self.uc.get_data_mut();
+        c.p.active.clear();
+        c.next_check = 0;
+        Ok(())
+    }
+
+    /// Runs until a stop condition: semihosting exit, idle USART polling (if enabled in
+    /// [`Periph::idle_polls`]), `max_cycles` more cycles, `until()` returning true (checked
+    /// every ~1024 cycles), or a lockup. Resets (software or watchdog) reboot the core and
+    /// continue. Errors: only emulator failures that are not guest faults.
+    pub fn run(&mut self, max_cycles: u64, mut until: impl FnMut(&Self) -> bool) -> Stop {
+        let limit = self.periph().cycles.saturating_add(max_cycles);
+        self.uc.get_data_mut().cycle_limit = limit;
+        loop {
+            let pc = self.reg(RegisterARM::PC);
+            let res = self.uc.emu_start(u64::from(pc | 1), u64::MAX, 0, 0);
+            apply_fixup(self.uc.get_data_mut());
+            if let Err(e) = res {
+                // A guest fault (unmapped/protected access, undefined instruction): vector to
+                // HardFault at the faulting instruction.
+                let pc = self.reg(RegisterARM::PC);
+                let c = self.uc.get_data_mut();
+                if c.p.active.iter().any(|a| a.0 == exc::HARDFAULT) || c.lockup {
+                    return Stop::Lockup;
+                }
+                use unicorn_engine::unicorn_const::uc_error as E;
+                let (cfsr, bfar) = match e {
+                    E::READ_UNMAPPED | E::WRITE_UNMAPPED | E::READ_PROT | E::WRITE_PROT => {
+                        (1 << 15 | 1 << 9, None) // BFARVALID | PRECISERR
+                    }
+                    E::FETCH_UNMAPPED | E::FETCH_PROT => (1 << 8, None), // IBUSERR
+                    _ => (1 << 16, None),                                // UNDEFINSTR
+                };
+                let _: Option<u32> = bfar;
+                let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
+                c.p.scb.insert(0x28, old | cfsr);
+                c.p.scb.insert(0x2C, 1 << 30); // HFSR.FORCED
+                if take_exception(&mut self.uc, exc::HARDFAULT, pc).is_err() {
+                    return Stop::Lockup;
+                }
+                continue;
+            }
+            let c = self.uc.get_data_mut();
+            if c.lockup {
+                return Stop::Lockup;
+            }
+            match c.p.stop.take() {
+                Some(StopRequest::Exit(code)) => return Stop::Exit(code),
+                Some(StopRequest::Idle) => return Stop::Idle,
+                Some(StopRequest::Breakpoint(n)) => return Stop::Breakpoint(n),
+                Some(StopRequest::Reset(cause)) => {
+                    c.resets.push(cause);
+                    c.p.system_reset(cause);
+                    if self.reset_core().is_err() {
+                        return Stop::Lockup;
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            if c.p.cycles >= c.cycle_limit {
+                return Stop::Cycles;
+            }
+            if std::mem::take(&mut c.want_predicate) && until(self) {
+                return Stop::Predicate;
+            }
+        }
+    }
+}
+
+fn apply_fixup(c: &mut Core) {
+    if let Some((addr, bytes)) = c.fixup.take() {
+        c.p.flash_restore(addr, &bytes);
+    }
+}
+
+/// Periodic work at a block boundary (`pc` = the block about to run): flash fix-ups, timers,
+/// stop requests, exception entry.
+fn block_work(u: &mut Unicorn<Core>, pc: u32) {
+    let c = u.get_data_mut();
+    apply_fixup(c);
+    c.next_check = c.p.cycles + CHECK_EVERY;
+    c.p.tick();
+    if c.p.systick.csr & 1 != 0 {
+        c.next_check = c.next_check.min(c.p.systick.next_wrap);
+    }
+    c.want_predicate = true;
+    if c.p.stop.is_some() || c.p.cycles >= c.cycle_limit {
+        let _ = u.emu_stop();
+        return;
+    }
+    // Execution priority: active exceptions, PRIMASK, BASEPRI.
+    let mut current = c.p.active.last().map_or(256, |a| a.1);
+    let primask = u.reg_read(RegisterARM::PRIMASK).unwrap_or(0);
+    let basepri = u.reg_read(RegisterARM::BASEPRI).unwrap_or(0) as i32 & 0xF0;
+    if primask & 1 != 0 {
+        current = current.min(0);
+    }
+    if basepri != 0 {
+        current = current.min(basepri);
+    }
+    let c = u.get_data_mut();
+    // PRIMASK = 1 masks priority 0 too.
+    let current = if primask & 1 != 0 { -1 } else { current };
+    if let Some(e) = c.p.next_exception(current)
+        && take_exception(u, e, pc).is_err()
+    {
+        u.get_data_mut().lockup = true;
+        let _ = u.emu_stop();
+    }
+}
+
+fn rd32(u: &Unicorn<Core>, addr: u32) -> Result<u32, ()> {
+    let mut b = [0u8; 4];
+    u.mem_read(u64::from(addr), &mut b).map_err(|_| ())?;
+    Ok(u32::from_le_bytes(b))
+}
+
+/// Exception entry (ARMv7-M B1.5.6): stacks the 8-word basic frame on the current stack
+/// (8-byte aligned, xPSR bit 9 records the adjustment), sets LR to EXC_RETURN, IPSR to `e`
+/// and PC to the vector. `ret` is the address execution resumes at.
+fn take_exception(u: &mut Unicorn<Core>, e: u32, ret: u32) -> Result<(), ()> {
+    let r = |u: &Unicorn<Core>, reg| u.reg_read(reg).map(|v| v as u32).map_err(|_| ());
+    let sp = r(u, RegisterARM::SP)?;
+    let mut xpsr = r(u, RegisterARM::XPSR)? | 1 << 24;
+    let frame_sp = (sp - 0x20) & !7;
+    if (sp - 0x20) & 4 != 0 {
+        xpsr |= 1 << 9;
+    }
+    let words = [
+        r(u, RegisterARM::R0)?,
+        r(u, RegisterARM::R1)?,
+        r(u, RegisterARM::R2)?,
+        r(u, RegisterARM::R3)?,
+        r(u, RegisterARM::R12)?,
+        r(u, RegisterARM::LR)?,
+        ret & !1,
+        xpsr,
+    ];
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    u.mem_write(u64::from(frame_sp), &bytes).map_err(|_| ())?;
+    let in_handler = !u.get_data().p.active.is_empty();
+    let control = r(u, RegisterARM::CONTROL)?;
+    let exc_return = if in_handler {
+        0xFFFF_FFF1u32
+    } else if control & 2 != 0 {
+        0xFFFF_FFFD
+    } else {
+        0xFFFF_FFF9
+    };
+    let vtor = u.get_data().p.scb.get(&0x08).copied().unwrap_or(0);
+    let vector = rd32(u, vtor + 4 * e)?;
+    if vector == 0 || vector == 0xFFFF_FFFF {
+        return Err(());
+    }
+    u.reg_write(RegisterARM::SP, u64::from(frame_sp))
+        .map_err(|_| ())?;
+    u.reg_write(RegisterARM::LR, u64::from(exc_return))
+        .map_err(|_| ())?;
+    u.reg_write(RegisterARM::IPSR, u64::from(e))
+        .map_err(|_| ())?;
+    u.reg_write(RegisterARM::PC, u64::from(vector | 1))
+        .map_err(|_| ())?;
+    let c = u.get_data_mut();
+    let prio = c.p.priority(e);
+    c.p.clear_pending(e);
+    c.p.active.push((e, prio));
+    c.exceptions_taken += 1;
+    c.next_check = 0;
+    Ok(())
+}
+
+/// Exception return (a `bx`/`pop` of EXC_RETURN in handler mode): unstacks the frame.
+fn exception_return(u: &mut Unicorn<Core>) -> Result<(), ()> {
+    let sp = u.reg_read(RegisterARM::SP).map_err(|_| ())? as u32;
+    let mut b = [0u8; 32];
+    u.mem_read(u64::from(sp), &mut b).map_err(|_| ())?;
+    let w = |i: usize| u32::from_le_bytes([b[4 * i], b[4 * i + 1], b[4 * i + 2], b[4 * i + 3]]);
+    let xpsr = w(7);
+    let new_sp = sp + 0x20 + if xpsr & 1 << 9 != 0 { 4 } else { 0 };
+    for (i, reg) in [
+        RegisterARM::R0,
+        RegisterARM::R1,
+        RegisterARM::R2,
+        RegisterARM::R3,
+        RegisterARM::R12,
+        RegisterARM::LR,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        u.reg_write(reg, u64::from(w(i))).map_err(|_| ())?;
+    }
+    u.reg_write(RegisterARM::SP, u64::from(new_sp))
+        .map_err(|_| ())?;
+    u.reg_write(RegisterARM::XPSR, u64::from(xpsr & !(1 << 9)))
+        .map_err(|_| ())?;
+    u.reg_write(RegisterARM::PC, u64::from(w(6) | 1))
+        .map_err(|_| ())?;
+    let c = u.get_data_mut();
+    c.p.active.pop();
+    c.next_check = 0;
+    Ok(())
+}
+
+/// Interrupt hook: `bkpt` (intno 7; semihosting for `bkpt 0xab`), exception return (intno 8).
+fn intr(u: &mut Unicorn<Core>, intno: u32) {
+    let pc = u.reg_read(RegisterARM::PC).unwrap_or(0) as u32;
+    match intno {
+        7 => {
+            let mut ins = [0u8; 2];
+            let _ = u.mem_read(u64::from(pc), &mut ins);
+            if ins[1] == 0xBE && ins[0] == 0xAB {
+                semihosting(u);
+                let _ = u.reg_write(RegisterARM::PC, u64::from((pc + 2) | 1));
+            } else {
+                u.get_data_mut().p.stop = Some(StopRequest::Breakpoint(ins[0]));
+                let _ = u.emu_stop();
+            }
+        }
+        8 => {
+            if exception_return(u).is_err() {
+                u.get_data_mut().lockup = true;
+                let _ = u.emu_stop();
+            }
+        }
+        _ => {
+            // Other CPU exceptions (UDF, SVC, …): HardFault for anything but SVC, which is
+            // taken as SVCall (11).
+            let e = if intno == 2 { 11 } else { exc::HARDFAULT };
+            if e == exc::HARDFAULT {
+                let c = u.get_data_mut();
+                let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
+                c.p.scb.insert(0x28, old | 1 << 16);
+                c.p.scb.insert(0x2C, 1 << 30);
+                if c.p.active.iter().any(|a| a.0 == exc::HARDFAULT) {
+                    c.lockup = true;
+                    let _ = u.emu_stop();
+                    return;
+                }
+            }
+            // For SVC the PC already points past the instruction.
+            if take_exception(u, e, pc).is_err() {
+                u.get_data_mut().lockup = true;
+                let _ = u.emu_stop();
+            }
+        }
+    }
+}
+
+/// ARM semihosting (operation in r0, parameter block in r1; result in r0).
+fn semihosting(u: &mut Unicorn<Core>) {
+    let op = u.reg_read(RegisterARM::R0).unwrap_or(0) as u32;
+    let arg = u.reg_read(RegisterARM::R1).unwrap_or(0) as u32;
+    let mut result = 0u32;
+    match op {
+        // SYS_WRITEC
+        0x03 => {
+            let mut b = [0u8];
+            if u.mem_read(u64::from(arg), &mut b).is_ok() {
+                u.get_data_mut().p.semihosting.push(b[0]);
+            }
+        }
+        // SYS_WRITE0
+        0x04 => {
+            let mut a = arg;
+            let mut out = Vec::new();
+            let mut b = [0u8];
+            while u.mem_read(u64::from(a), &mut b).is_ok() && b[0] != 0 && out.len() < 65536 {
+                out.push(b[0]);
+                a += 1;
+            }
+            u.get_data_mut().p.semihosting.extend(out);
+        }
+        // SYS_WRITE: [handle, buf, len] → bytes not written (0).
+        0x05 => {
+            let (buf, len) = (rd32(u, arg + 4).unwrap_or(0), rd32(u, arg + 8).unwrap_or(0));
+            if let Ok(v) = u.mem_read_as_vec(u64::from(buf), len as usize) {
+                u.get_data_mut().p.semihosting.extend(v);
+            } else {
+                result = len;
+            }
+        }
+        // SYS_CLOCK: centiseconds.
+        0x10 => result = (u.get_data().p.now_ns() / 10_000_000) as u32,
+        // SYS_EXIT: reason in r1 (0x20026 = ApplicationExit); SYS_EXIT_EXTENDED: [reason, code].
+        0x18 => {
+            u.get_data_mut().p.stop = Some(StopRequest::Exit(arg));
+            let _ = u.emu_stop();
+        }
+        0x20 => {
+            let code = rd32(u, arg + 4).unwrap_or(0);
+            u.get_data_mut().p.stop = Some(StopRequest::Exit(code));
+            let _ = u.emu_stop();
+        }
+        _ => result = u32::MAX,
+    }
+    let _ = u.reg_write(RegisterARM::R0, u64::from(result));
+}

@@ -1,0 +1,65 @@
+//! The `emu` board: a virtual STM32G474 on [unicorn-engine] that runs the firmware ELF
+//! unmodified (the same image that is flashed onto a real board).
+//!
+//! # Enabling
+//! unicorn is GPL-2.0, so the board is behind the optional `emu` cargo feature (off by
+//! default). Building it needs `cmake` and `libclang-dev` (`apt-get install -y
+//! --no-install-recommends cmake libclang-dev`); the first build compiles unicorn's ARM
+//! backend only (about 1–2 min on 2 cores). Then:
+//! `cargo test -p cockpit-harness --features emu`, `cargo bench -p cockpit-harness --features
+//! emu --bench emu`, `cargo run -p cockpit-harness --features emu -- run --board emu …`. The
+//! firmware ELF is taken from `COCKPIT_FIRMWARE_ELF`, else
+//! `firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware`.
+//!
+//! # Modules
+//! [`periph`] (peripheral models as plain Rust state), [`mcu`] (`Mcu`: the unicorn core, memory
+//! map, MMIO/exception/semihosting hooks, run loop), [`target`] (`EmuTarget`: the harness's
+//! `Target`).
+//!
+//! # What is modelled
+//! - Memory map (RM0440 §2.2): flash 512 KiB at `0x0800_0000` and its boot alias at 0 (one
+//!   buffer); SRAM1 + SRAM2 96 KiB at `0x2000_0000`; CCM 32 KiB at `0x1000_0000` and its alias
+//!   `0x2001_8000` (one buffer); UID (`0x1FFF_7590`), flash size, DBGMCU IDCODE (0x469).
+//! - Cortex-M4 core (unicorn's `CORTEX_M4` model, Thumb-2, `msr`/`mrs`, `cpsid`/`cpsie`).
+//! - Exceptions (unicorn has no NVIC): SysTick, PendSV, USART1/2/3 IRQs and any NVIC IRQ set
+//!   pending by software (ISPR, STIR), with ISER/ICER/ISPR/ICPR/IABR/IPR, SHPR priorities
+//!   (4 bits), PRIMASK/BASEPRI masking and nesting; entry stacks the 8-word basic frame
+//!   (8-byte aligned, xPSR bit 9), sets EXC_RETURN and IPSR; return on EXC_RETURN in handler
+//!   mode unstacks it. Entry is checked at basic-block boundaries, at least every 1024 cycles
+//!   and right after peripheral writes. Guest faults (unmapped/protected access, undefined
+//!   instruction) enter HardFault with CFSR (PRECISERR/IBUSERR/UNDEFINSTR) and HFSR.FORCED; a
+//!   fault inside HardFault is a lockup (the run ends). SVC enters SVCall.
+//! - RCC (reset values from [`crate::regmap::rcc`]; HSIRDY/HSERDY/PLLRDY/HSI48RDY/LSERDY/
+//!   LSIRDY follow their enables, CFGR.SWS follows SW, CSR reset flags + RMVF), PWR (register
+//!   file, SR2 always ready), FLASH (ACR; KEYR unlock sequence, wrong key locks until reset; CR
+//!   LOCK; page erase PER+BKER+PNB+STRT, mass erase; double-word programming with PG into
+//!   erased double words only — PROGERR/PGAERR/SIZERR/PGSERR/WRPERR in SR; EOP with EOPIE;
+//!   OPTR with DBANK = 1), GPIO A–G (the `sim` board's `GpioPort` model; output edges of the
+//!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 (TDR →
+//!   transcript, USART1 = console; RDR/RXNE from an input queue; TXE/TC always set;
+//!   TEACK/REACK follow TE/RE; RXNEIE/TXEIE/TCIE interrupts), SysTick (CSR/RVR/CVR/CALIB,
+//!   COUNTFLAG, core or HCLK/8 clock), DWT (CTRL, CYCCNT), IWDG (KR start/refresh/unlock, PR,
+//!   RLR at 32 kHz LSI; expiry resets the MCU with RCC_CSR.IWDGRSTF, RAM kept), AIRCR
+//!   SYSRESETREQ (software reset), ITM port 0, semihosting (`bkpt 0xab`: SYS_WRITEC,
+//!   SYS_WRITE0, SYS_WRITE, SYS_CLOCK, SYS_EXIT, SYS_EXIT_EXTENDED).
+//! - Time: core cycles estimated as one cycle per halfword of executed code, counted per basic
+//!   block (so timestamps inside one block are equal), at 170 MHz.
+//!
+//! # Not modelled (yet)
+//! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
+//! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
+//! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
+//! RTT control block decoded with defmt-decoder; USART1 as a pseudo-terminal (so no
+//! `bootloader_port` yet) and baud-rate timing; DMA, timers, ADC, EXTI, RTC, option-byte
+//! programming, read-out/write protection, ECC; unmodelled peripheral addresses read 0 and are
+//! recorded in `Periph::unmodelled`.
+//!
+//! [unicorn-engine]: https://www.unicorn-engine.org/
+
+pub mod mcu;
+pub mod periph;
+pub mod target;
+
+pub use mcu::{Mcu, Stop};
+pub use periph::Periph;
+pub use target::{EmuTarget, Firmware};

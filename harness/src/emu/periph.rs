@@ -1,0 +1,1114 @@
+//! The emulated STM32G474's peripherals and core system registers, as plain Rust state that the
+//! MMIO hooks of [`super::mcu`] read and write (no unicorn types here, so the models are
+//! unit-testable without the emulator).
+//!
+//! GPIO reuses the `sim` board's [`GpioPort`] register model; RCC starts from the shared
+//! [`crate::regmap::rcc::REGISTERS`] reset table. USART, FLASH, PWR, IWDG, SysTick, NVIC/SCB and
+//! DWT are modelled here (the `sim` models have no general register-write API).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
+use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
+
+use crate::regmap::{
+    FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
+    USART3_BASE, rcc,
+};
+use crate::sim::gpio::{GpioPort, mode};
+use crate::target::PinEdge;
+
+/// Core clock: 170 MHz.
+pub const CPU_HZ: u64 = cockpit_hypervisor::CPU_HZ as u64;
+/// PWR base (RM0440 §2.2): `0x4000_7000`.
+pub const PWR_BASE: u32 = 0x4000_7000;
+/// IWDG base: `0x4000_3000`.
+pub const IWDG_BASE: u32 = 0x4000_3000;
+/// SysTick CSR: `0xE000_E010`.
+pub const SYST_BASE: u32 = 0xE000_E010;
+/// NVIC ISER0: `0xE000_E100`.
+pub const NVIC_BASE: u32 = 0xE000_E100;
+/// SCB CPUID: `0xE000_ED00`.
+pub const SCB_BASE: u32 = 0xE000_ED00;
+/// DBGMCU IDCODE: `0xE004_2000`.
+pub const DBGMCU_IDCODE: u32 = 0xE004_2000;
+/// 96-bit unique device ID (RM0440 §48.1): `0x1FFF_7590`.
+pub const UID_BASE: u32 = 0x1FFF_7590;
+/// Flash size register (KiB, 16 bit): `0x1FFF_75E0`.
+pub const FLASHSIZE_ADDR: u32 = 0x1FFF_75E0;
+/// The unique ID the emulated device reports (three words).
+pub const UID: [u32; 3] = [0x0045_0042, 0x4D55_4520, 0x0000_0474];
+/// Flash page size (2 KiB, dual-bank mode).
+pub const PAGE: usize = 2048;
+
+/// Exception numbers.
+pub mod exc {
+    /// HardFault.
+    pub const HARDFAULT: u32 = 3;
+    /// PendSV.
+    pub const PENDSV: u32 = 14;
+    /// SysTick.
+    pub const SYSTICK: u32 = 15;
+    /// First external interrupt (IRQ0).
+    pub const IRQ0: u32 = 16;
+    /// USART1 global interrupt (IRQ 37).
+    pub const USART1: u32 = IRQ0 + 37;
+    /// USART2 global interrupt (IRQ 38).
+    pub const USART2: u32 = IRQ0 + 38;
+    /// USART3 global interrupt (IRQ 39).
+    pub const USART3: u32 = IRQ0 + 39;
+}
+
+/// FLASH register offsets and bits (RM0440 §3.7).
+mod fl {
+    pub const ACR: u32 = 0x00;
+    pub const KEYR: u32 = 0x08;
+    pub const OPTKEYR: u32 = 0x0C;
+    pub const SR: u32 = 0x10;
+    pub const CR: u32 = 0x14;
+    pub const OPTR: u32 = 0x20;
+    pub const KEY1: u32 = 0x4567_0123;
+    pub const KEY2: u32 = 0xCDEF_89AB;
+    pub const CR_PG: u32 = 1 << 0;
+    pub const CR_PER: u32 = 1 << 1;
+    pub const CR_MER1: u32 = 1 << 2;
+    pub const CR_BKER: u32 = 1 << 11;
+    pub const CR_MER2: u32 = 1 << 15;
+    pub const CR_STRT: u32 = 1 << 16;
+    pub const CR_EOPIE: u32 = 1 << 24;
+    pub const CR_OPTLOCK: u32 = 1 << 30;
+    pub const CR_LOCK: u32 = 1 << 31;
+    pub const SR_EOP: u32 = 1 << 0;
+    pub const SR_PROGERR: u32 = 1 << 3;
+    pub const SR_WRPERR: u32 = 1 << 4;
+    pub const SR_PGAERR: u32 = 1 << 5;
+    pub const SR_SIZERR: u32 = 1 << 6;
+    pub const SR_PGSERR: u32 = 1 << 7;
+    /// OPTR as shipped for a 512 KiB part, DBANK = 1 (bit 22).
+    pub const OPTR_RESET: u32 = 0xFFEF_F8AA;
+}
+
+/// One USART (RM0440 "USART registers"): TX always ready, RX from a queue.
+#[derive(Clone, Debug, Default)]
+pub struct EmuUsart {
+    /// Registers by offset / 4 (CR1 … PRESC); ISR and RDR are computed.
+    pub regs: [u32; 12],
+    /// Bytes written to TDR.
+    pub tx: Vec<u8>,
+    /// Bytes waiting to be received (RDR/RXNE).
+    pub rx: VecDeque<u8>,
+    /// Consecutive ISR reads that found the receiver empty (idle polling detection).
+    pub empty_polls: u32,
+}
+
+impl EmuUsart {
+    const CR1: usize = 0;
+    const ISR: u32 = 0x1C;
+    const RDR: u32 = 0x24;
+    const TDR: u32 = 0x28;
+    /// CR1.RXNEIE.
+    const RXNEIE: u32 = 1 << 5;
+    /// CR1.TCIE.
+    const TCIE: u32 = 1 << 6;
+    /// CR1.TXEIE (TXFNFIE).
+    const TXEIE: u32 = 1 << 7;
+
+    /// ISR: TXE/TXFNF and TC always set, RXNE when a byte waits, TEACK/REACK follow TE/RE.
+    pub fn isr(&self) -> u32 {
+        let cr1 = self.regs[Self::CR1];
+        let mut isr = 1 << 7 | 1 << 6;
+        if !self.rx.is_empty() {
+            isr |= 1 << 5;
+        }
+        if cr1 & 1 << 3 != 0 {
+            isr |= 1 << 21;
+        }
+        if cr1 & 1 << 2 != 0 {
+            isr |= 1 << 22;
+        }
+        isr
+    }
+
+    /// Whether the USART requests its interrupt (RXNEIE with RXNE, TXEIE or TCIE: TX is
+    /// always ready).
+    pub fn irq(&self) -> bool {
+        let cr1 = self.regs[Self::CR1];
+        cr1 & (Self::TXEIE | Self::TCIE) != 0 || (cr1 & Self::RXNEIE != 0 && !self.rx.is_empty())
+    }
+
+    fn read(&mut self, off: u32) -> u32 {
+        match off {
+            Self::ISR => {
+                if self.rx.is_empty() {
+                    self.empty_polls = self.empty_polls.saturating_add(1);
+                } else {
+                    self.empty_polls = 0;
+                }
+                self.isr()
+            }
+            Self::RDR => self.rx.pop_front().map_or(0, u32::from),
+            0x18 | 0x20 | Self::TDR => 0,
+            o if o < 0x30 => self.regs[(o / 4) as usize],
+            _ => 0,
+        }
+    }
+
+    fn write(&mut self, off: u32, v: u32) {
+        match off {
+            Self::TDR => self.tx.push(v as u8),
+            Self::ISR | Self::RDR | 0x18 | 0x20 => {}
+            o if o < 0x30 => self.regs[(o / 4) as usize] = v,
+            _ => {}
+        }
+    }
+}
+
+/// The independent watchdog (RM0440 §42): LSI 32 kHz, prescaler 4·2^PR, reload RLR.
+#[derive(Clone, Debug, Default)]
+pub struct Iwdg {
+    /// Started by KR = 0xCCCC.
+    pub running: bool,
+    /// PR and RLR writable (KR = 0x5555).
+    unlocked: bool,
+    pr: u32,
+    rlr: u32,
+    /// Core cycle at which the counter reaches 0 (when running).
+    pub deadline: u64,
+}
+
+impl Iwdg {
+    fn timeout_cycles(&self) -> u64 {
+        let div = 4u64 << self.pr.min(6);
+        (u64::from(self.rlr) + 1) * div * CPU_HZ / 32_000
+    }
+}
+
+/// SysTick (ARMv7-M B3.3), counting core cycles (CLKSOURCE = 1) or HCLK/8.
+#[derive(Clone, Debug, Default)]
+pub struct SysTick {
+    /// SYST_CSR (ENABLE, TICKINT, CLKSOURCE; COUNTFLAG computed).
+    pub csr: u32,
+    /// SYST_RVR.
+    pub rvr: u32,
+    /// Cycle at which the counter was last (re)loaded.
+    base: u64,
+    /// COUNTFLAG.
+    countflag: bool,
+    /// Next wrap (cycle) when enabled.
+    pub next_wrap: u64,
+}
+
+impl SysTick {
+    fn div(&self) -> u64 {
+        if self.csr & 4 != 0 { 1 } else { 8 }
+    }
+    fn period(&self) -> u64 {
+        (u64::from(self.rvr & 0x00FF_FFFF) + 1) * self.div()
+    }
+    fn cvr(&self, now: u64) -> u32 {
+        if self.csr & 1 == 0 {
+            return 0;
+        }
+        let into = (now.saturating_sub(self.base)) % self.period();
+        let ticks = into / self.div();
+        (u64::from(self.rvr & 0x00FF_FFFF) - ticks.min(u64::from(self.rvr & 0x00FF_FFFF))) as u32
+    }
+    fn restart(&mut self, now: u64) {
+        self.base = now;
+        self.next_wrap = now + self.period();
+    }
+}
+
+/// Why the emulation should stop at the next block boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopRequest {
+    /// Semihosting SYS_EXIT / SYS_EXIT_EXTENDED with this reason/exit code.
+    Exit(u32),
+    /// A reset (AIRCR.SYSRESETREQ or IWDG expiry): the caller reboots the core.
+    Reset(ResetCause),
+    /// The firmware is polling an empty USART receiver (nothing more will happen).
+    Idle,
+    /// A breakpoint other than semihosting (`bkpt #imm`).
+    Breakpoint(u8),
+}
+
+/// Why the core was reset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetCause {
+    /// AIRCR.SYSRESETREQ.
+    Software,
+    /// The independent watchdog expired.
+    Watchdog,
+}
+
+/// All peripheral state of one emulated MCU.
+#[derive(Debug)]
+pub struct Periph {
+    /// Core cycles so far (estimated from executed code, see [`super::mcu`]).
+    pub cycles: u64,
+    /// RCC registers, in [`rcc::REGISTERS`] order.
+    rcc: Vec<u32>,
+    /// PWR registers by offset.
+    pwr: BTreeMap<u32, u32>,
+    /// FLASH registers by offset (ACR, SR, CR, OPTR, …).
+    flash_regs: BTreeMap<u32, u32>,
+    /// KEYR sequence position (0, 1 after KEY1); `None` once a wrong key locked it until reset.
+    key_state: Option<u8>,
+    /// First word of a double word being programmed: (address, value).
+    pending_word: Option<(u32, u32)>,
+    /// The flash contents (shared with the emulator's mapping of 0x0800_0000 and 0).
+    flash: *mut u8,
+    /// GPIO ports A–G (the `sim` model).
+    pub gpio: [GpioPort; GPIO_PORTS],
+    /// Last logged level of each logical pin (`None` until it is an output).
+    last_level: [Option<bool>; PIN_COUNT],
+    /// Output edges of logical pins.
+    pub edges: Vec<PinEdge>,
+    /// USART1, USART2, USART3.
+    pub usart: [EmuUsart; 3],
+    /// SysTick.
+    pub systick: SysTick,
+    /// IWDG.
+    pub iwdg: Iwdg,
+    /// NVIC ISER bits (8 words).
+    pub nvic_enabled: [u32; 8],
+    /// NVIC pending bits set by software (ISPR) or peripherals (latched).
+    pub nvic_pending: [u32; 8],
+    /// NVIC IPR bytes.
+    pub nvic_prio: Vec<u8>,
+    /// System exceptions pending (bit = exception number < 16).
+    pub sys_pending: u32,
+    /// SCB registers by offset from `SCB_BASE` (VTOR, AIRCR, SHPR1–3, CFSR, HFSR, …).
+    pub scb: BTreeMap<u32, u32>,
+    /// DWT: CYCCNT = cycles - offset; CTRL.
+    dwt_offset: u64,
+    dwt_ctrl: u32,
+    /// Other system-space words written (CPACR, DHCSR, DEMCR, ITM, …).
+    pub sys_other: BTreeMap<u32, u32>,
+    /// Exceptions in progress, innermost last: (exception number, priority).
+    pub active: Vec<(u32, i32)>,
+    /// Accesses to unmodelled peripheral addresses: (address, is_write).
+    pub unmodelled: Vec<(u32, bool)>,
+    /// A pending stop request.
+    pub stop: Option<StopRequest>,
+    /// Stop when the firmware polls an empty USART1/2 receiver this many times in a row (0 =
+    /// never).
+    pub idle_polls: u32,
+    /// Semihosting output (SYS_WRITEC/WRITE0/WRITE).
+    pub semihosting: Vec<u8>,
+    /// ITM stimulus port 0 output.
+    pub itm: Vec<u8>,
+}
+
+// SAFETY: `flash` points into the owning `EmuTarget`'s flash buffer, which outlives every
+// `Periph` (both live inside one `run`); the pointer is only dereferenced on that thread.
+unsafe impl Send for Periph {}
+
+impl Periph {
+    /// Reset state, programming into the 512 KiB flash at `flash` (must stay valid while this
+    /// `Periph` is used).
+    pub fn new(flash: *mut u8) -> Self {
+        Periph {
+            cycles: 0,
+            rcc: rcc::REGISTERS.iter().map(|r| r.2).collect(),
+            pwr: BTreeMap::from([(0x00, 0x0200), (0x08, 0x8000), (0x80, 0x0100)]),
+            flash_regs: BTreeMap::from([
+                (fl::ACR, crate::sim::rcc::FLASH_ACR_RESET),
+                (fl::CR, fl::CR_LOCK | fl::CR_OPTLOCK),
+                (fl::OPTR, fl::OPTR_RESET),
+            ]),
+            key_state: Some(0),
+            pending_word: None,
+            flash,
+            gpio: std::array::from_fn(GpioPort::reset),
+            last_level: [None; PIN_COUNT],
+            edges: Vec::new(),
+            usart: Default::default(),
+            systick: SysTick::default(),
+            iwdg: Iwdg::default(),
+            nvic_enabled: [0; 8],
+            nvic_pending: [0; 8],
+            nvic_prio: vec![0; 240],
+            sys_pending: 0,
+            scb: BTreeMap::from([(0x00, 0x410F_C241), (0x0C, 0xFA05_0000), (0x14, 0x200)]),
+            dwt_offset: 0,
+            dwt_ctrl: 0x4000_0000,
+            sys_other: BTreeMap::from([(0xE000_EDF0, 1)]),
+            active: Vec::new(),
+            unmodelled: Vec::new(),
+            stop: None,
+            idle_polls: 0,
+            semihosting: Vec::new(),
+            itm: Vec::new(),
+        }
+    }
+
+    /// Resets peripherals as a system reset does, keeping the flash, the edge/console logs,
+    /// external pin levels and the reset cause in RCC_CSR.
+    pub fn system_reset(&mut self, cause: ResetCause) {
+        let mut fresh = Periph::new(self.flash);
+        for (i, p) in fresh.gpio.iter_mut().enumerate() {
+            p.ext_mask = self.gpio[i].ext_mask;
+            p.ext_level = self.gpio[i].ext_level;
+        }
+        fresh.cycles = self.cycles;
+        fresh.dwt_offset = self.cycles;
+        fresh.edges = std::mem::take(&mut self.edges);
+        fresh.semihosting = std::mem::take(&mut self.semihosting);
+        fresh.itm = std::mem::take(&mut self.itm);
+        fresh.unmodelled = std::mem::take(&mut self.unmodelled);
+        fresh.idle_polls = self.idle_polls;
+        for (n, u) in self.usart.iter_mut().enumerate() {
+            fresh.usart[n].tx = std::mem::take(&mut u.tx);
+            fresh.usart[n].rx = std::mem::take(&mut u.rx);
+        }
+        // RCC_CSR reset flags: IWDGRSTF (bit 29) or SFTRSTF (bit 28).
+        let flag = match cause {
+            ResetCause::Watchdog => 1 << 29,
+            ResetCause::Software => 1 << 28,
+        };
+        let csr = self.rcc_get(0x94);
+        fresh.rcc_set(0x94, csr | flag);
+        *self = fresh;
+    }
+
+    /// Nanoseconds of board time at the current cycle count.
+    pub fn now_ns(&self) -> u64 {
+        (u128::from(self.cycles) * 1_000_000_000 / u128::from(CPU_HZ)) as u64
+    }
+
+    fn rcc_pos(off: u32) -> Option<usize> {
+        rcc::REGISTERS.iter().position(|r| r.1 == off)
+    }
+    fn rcc_get(&self, off: u32) -> u32 {
+        Self::rcc_pos(off).map_or(0, |i| self.rcc[i])
+    }
+    fn rcc_set(&mut self, off: u32, v: u32) {
+        if let Some(i) = Self::rcc_pos(off) {
+            self.rcc[i] = v;
+        }
+    }
+
+    fn rcc_write(&mut self, off: u32, v: u32) {
+        let v = match off {
+            // CR: HSIRDY/HSERDY/PLLRDY follow HSION/HSEON/PLLON.
+            0x00 => {
+                let mut v = v & !(1 << 10 | 1 << 17 | 1 << 25);
+                for (on, rdy) in [(8, 10), (16, 17), (24, 25)] {
+                    if v >> on & 1 == 1 {
+                        v |= 1 << rdy;
+                    }
+                }
+                v
+            }
+            // CFGR: SWS = SW.
+            0x08 => v & !0b1100 | (v & 0b11) << 2,
+            // BDCR: LSERDY follows LSEON; CSR: LSIRDY follows LSION, RMVF clears reset flags.
+            0x90 => v & !2 | (v & 1) << 1,
+            0x94 => {
+                let flags = if v & 1 << 23 != 0 {
+                    0
+                } else {
+                    self.rcc_get(0x94) & 0xFE00_0000
+                };
+                v & 1 | (v & 1) << 1 | flags
+            }
+            // CRRCR: HSI48RDY follows HSI48ON.
+            0x98 => v & 1 | (v & 1) << 1,
+            _ => v,
+        };
+        if Self::rcc_pos(off).is_some() {
+            self.rcc_set(off, v);
+        } else {
+            self.unmodelled.push((RCC_BASE + off, true));
+        }
+    }
+
+    fn flash_byte_ptr(&self, addr: u32) -> Option<*mut u8> {
+        let off = addr.checked_sub(FLASH_BASE)? as usize;
+        // SAFETY: bounds-checked against the 512 KiB buffer behind `self.flash`.
+        (off < FLASH_SIZE).then(|| unsafe { self.flash.add(off) })
+    }
+
+    /// Erases the 2 KiB page at `addr` (bounds-checked).
+    fn erase(&mut self, addr: u32, len: usize) {
+        for a in (addr..addr + len as u32).step_by(PAGE) {
+            if let Some(p) = self.flash_byte_ptr(a) {
+                // SAFETY: whole page lies inside the buffer (page-aligned, buffer is pages).
+                unsafe { std::ptr::write_bytes(p, 0xFF, PAGE) };
+            }
+        }
+    }
+
+    fn flash_ctl_write(&mut self, off: u32, v: u32) {
+        let cr = self.flash_regs[&fl::CR];
+        match off {
+            fl::KEYR => {
+                self.key_state = match (self.key_state, v) {
+                    (Some(0), fl::KEY1) => Some(1),
+                    (Some(1), fl::KEY2) => {
+                        self.flash_regs.insert(fl::CR, cr & !fl::CR_LOCK);
+                        Some(0)
+                    }
+                    _ => None,
+                };
+            }
+            fl::OPTKEYR => {}
+            fl::SR => {
+                let sr = self.flash_regs.get(&fl::SR).copied().unwrap_or(0);
+                self.flash_regs.insert(fl::SR, sr & !(v & 0xC3FB));
+            }
+            fl::CR => {
+                if cr & fl::CR_LOCK != 0 {
+                    return; // locked: writes ignored
+                }
+                self.flash_regs.insert(fl::CR, v & !fl::CR_STRT);
+                if v & fl::CR_STRT != 0 {
+                    if v & fl::CR_PER != 0 {
+                        let bank = if v & fl::CR_BKER != 0 { 256 * 1024 } else { 0 };
+                        let pnb = (v >> 3) & 0x7F;
+                        self.erase(FLASH_BASE + bank + pnb * PAGE as u32, PAGE);
+                    }
+                    if v & fl::CR_MER1 != 0 {
+                        self.erase(FLASH_BASE, FLASH_SIZE / 2);
+                    }
+                    if v & fl::CR_MER2 != 0 {
+                        self.erase(FLASH_BASE + (FLASH_SIZE / 2) as u32, FLASH_SIZE / 2);
+                    }
+                    if v & fl::CR_EOPIE != 0 {
+                        self.flash_sr_set(fl::SR_EOP);
+                    }
+                }
+            }
+            o => {
+                self.flash_regs.insert(o, v);
+            }
+        }
+    }
+
+    fn flash_sr_set(&mut self, bits: u32) {
+        *self.flash_regs.entry(fl::SR).or_insert(0) |= bits;
+    }
+
+    /// A store into flash (`addr` in 0x0800_0000..) of `size` bytes: double-word programming
+    /// with FLASH_CR.PG (two word writes, 8-aligned, into an erased double word; else
+    /// PROGERR/PGAERR/SIZERR/PGSERR as RM0440 §3.3.7 describes).
+    pub fn flash_store(&mut self, addr: u32, size: usize, value: u32) {
+        let cr = self.flash_regs[&fl::CR];
+        if cr & fl::CR_LOCK != 0 || cr & fl::CR_PG == 0 {
+            self.flash_sr_set(fl::SR_PGSERR | fl::SR_WRPERR);
+            return;
+        }
+        if size != 4 {
+            self.flash_sr_set(fl::SR_SIZERR);
+            self.pending_word = None;
+            return;
+        }
+        match self.pending_word.take() {
+            None if addr.is_multiple_of(8) => self.pending_word = Some((addr, value)),
+            Some((first, w0)) if addr == first + 4 => {
+                let Some(p) = self.flash_byte_ptr(first) else {
+                    self.flash_sr_set(fl::SR_PGAERR);
+                    return;
+                };
+                let mut cur = [0u8; 8];
+                // SAFETY: `first` is 8-aligned inside the buffer, so 8 bytes fit.
+                unsafe { std::ptr::copy_nonoverlapping(p, cur.as_mut_ptr(), 8) };
+                if cur != [0xFF; 8] {
+                    self.flash_sr_set(fl::SR_PROGERR);
+                    return;
+                }
+                let mut dw = [0u8; 8];
+                dw[..4].copy_from_slice(&w0.to_le_bytes());
+                dw[4..].copy_from_slice(&value.to_le_bytes());
+                // SAFETY: as above.
+                unsafe { std::ptr::copy_nonoverlapping(dw.as_ptr(), p, 8) };
+                if cr & fl::CR_EOPIE != 0 {
+                    self.flash_sr_set(fl::SR_EOP);
+                }
+            }
+            _ => self.flash_sr_set(fl::SR_PGAERR),
+        }
+    }
+
+    /// The 8 flash bytes at `dw` (8-aligned flash address); erased if out of range.
+    pub fn flash_snapshot(&self, dw: u32) -> [u8; 8] {
+        let mut b = [0xFF; 8];
+        if let Some(p) = self
+            .flash_byte_ptr(dw)
+            .filter(|_| dw + 8 <= FLASH_BASE + FLASH_SIZE as u32)
+        {
+            // SAFETY: 8 bytes inside the buffer (checked above).
+            unsafe { std::ptr::copy_nonoverlapping(p, b.as_mut_ptr(), 8) };
+        }
+        b
+    }
+
+    /// Overwrites flash bytes at `addr` (a fix-up after a trapped raw store).
+    pub fn flash_restore(&mut self, addr: u32, bytes: &[u8]) {
+        if let Some(p) = self
+            .flash_byte_ptr(addr)
+            .filter(|_| addr as usize + bytes.len() <= FLASH_BASE as usize + FLASH_SIZE)
+        {
+            // SAFETY: range checked above.
+            unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
+        }
+    }
+
+    /// Logs an edge for each logical pin on port `port` whose level changed (as the `sim`
+    /// board does: nothing until a pin is first an output, no edge for going output-low).
+    fn log_edges(&mut self, port: usize) {
+        let now = self.now_ns();
+        for n in 0..PIN_COUNT as u8 {
+            let Ok(pin) = Pin::new(i32::from(n)) else {
+                continue;
+            };
+            if usize::from(pin.port().0) != port {
+                continue;
+            }
+            let p = &self.gpio[port];
+            let level = p.idr() >> pin.bit() & 1 == 1;
+            let last = self.last_level[pin.index()];
+            if last.is_none() && p.mode(pin.bit()) != mode::OUTPUT {
+                continue;
+            }
+            if last != Some(level) {
+                if last.is_some() || level {
+                    self.edges.push(PinEdge {
+                        pin: n,
+                        high: level,
+                        at_ns: now,
+                    });
+                }
+                self.last_level[pin.index()] = Some(level);
+            }
+        }
+    }
+
+    fn usart_index(addr: u32) -> Option<usize> {
+        [USART1_BASE, USART2_BASE, USART3_BASE]
+            .iter()
+            .position(|&b| (b..b + 0x400).contains(&addr))
+    }
+
+    /// Exception number of USART `n`'s interrupt.
+    const USART_EXC: [u32; 3] = [exc::USART1, exc::USART2, exc::USART3];
+
+    /// Reads a peripheral or system register at absolute `addr` (the MMIO hooks' entry point).
+    pub fn read(&mut self, addr: u32, size: usize) -> u32 {
+        let word = addr & !3;
+        let v = self.read_word(word);
+        let shift = (addr & 3) * 8;
+        let v = v >> shift;
+        match size {
+            1 => v & 0xFF,
+            2 => v & 0xFFFF,
+            _ => v,
+        }
+    }
+
+    fn read_word(&mut self, addr: u32) -> u32 {
+        if let Some(n) = Self::usart_index(addr) {
+            let u = &mut self.usart[n];
+            let v = u.read(addr & 0x3FF);
+            if self.idle_polls > 0 && n < 2 && u.empty_polls >= self.idle_polls {
+                u.empty_polls = 0;
+                self.stop.get_or_insert(StopRequest::Idle);
+            }
+            return v;
+        }
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        if (GPIOA_BASE..gpio_end).contains(&addr) {
+            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
+            return self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0);
+        }
+        match addr {
+            a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => {
+                let off = a - RCC_BASE;
+                match Self::rcc_pos(off) {
+                    Some(i) => self.rcc[i],
+                    None => {
+                        self.unmodelled.push((a, false));
+                        0
+                    }
+                }
+            }
+            a if (FLASH_R_BASE..FLASH_R_BASE + 0x400).contains(&a) => self
+                .flash_regs
+                .get(&(a - FLASH_R_BASE))
+                .copied()
+                .unwrap_or(0),
+            // PWR: SR2 (VOSF, REGLPF) reads 0: the regulator is always ready.
+            a if (PWR_BASE..PWR_BASE + 0x400).contains(&a) => match a - PWR_BASE {
+                0x14 => 0,
+                o => self.pwr.get(&o).copied().unwrap_or(0),
+            },
+            a if (IWDG_BASE..IWDG_BASE + 0x400).contains(&a) => match a - IWDG_BASE {
+                0x04 => self.iwdg.pr,
+                0x08 => self.iwdg.rlr,
+                0x10 => 0xFFF,
+                _ => 0,
+            },
+            // DWT.
+            0xE000_1000 => self.dwt_ctrl,
+            0xE000_1004 => self.cycles.wrapping_sub(self.dwt_offset) as u32,
+            // SysTick.
+            SYST_BASE => {
+                let flag = std::mem::take(&mut self.systick.countflag);
+                self.systick.csr & 7 | u32::from(flag) << 16
+            }
+            0xE000_E014 => self.systick.rvr,
+            0xE000_E018 => self.systick.cvr(self.cycles),
+            0xE000_E01C => 0x4000_0000 | (CPU_HZ / 8 / 100) as u32,
+            // NVIC.
+            a if (0xE000_E100..0xE000_E120).contains(&a)
+                || (0xE000_E180..0xE000_E1A0).contains(&a) =>
+            {
+                self.nvic_enabled[((a & 0x1F) / 4) as usize]
+            }
+            a if (0xE000_E200..0xE000_E220).contains(&a)
+                || (0xE000_E280..0xE000_E2A0).contains(&a) =>
+            {
+                self.refresh_irqs();
+                self.nvic_pending[((a & 0x1F) / 4) as usize]
+            }
+            a if (0xE000_E300..0xE000_E320).contains(&a) => {
+                let i = ((a & 0x1F) / 4) as usize;
+                let mut v = 0;
+                for &(e, _) in &self.active {
+                    if e >= exc::IRQ0 && ((e - exc::IRQ0) / 32) as usize == i {
+                        v |= 1 << ((e - exc::IRQ0) % 32);
+                    }
+                }
+                v
+            }
+            a if (0xE000_E400..0xE000_E4F0).contains(&a) => {
+                let i = (a - 0xE000_E400) as usize;
+                u32::from_le_bytes([
+                    self.nvic_prio[i],
+                    self.nvic_prio[i + 1],
+                    self.nvic_prio[i + 2],
+                    self.nvic_prio[i + 3],
+                ])
+            }
+            // SCB.
+            a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
+                0x04 => self.icsr(),
+                o => self.scb.get(&o).copied().unwrap_or(0),
+            },
+            DBGMCU_IDCODE => 0x1000_6469,
+            a if (UID_BASE..UID_BASE + 12).contains(&a) => UID[((a - UID_BASE) / 4) as usize],
+            FLASHSIZE_ADDR => 512,
+            // ITM stimulus ports read as ready.
+            a if (0xE000_0000..0xE000_0080).contains(&a) => 1,
+            a if a >= 0xE000_0000 => self.sys_other.get(&a).copied().unwrap_or(0),
+            a => {
+                self.unmodelled.push((a, false));
+                0
+            }
+        }
+    }
+
+    /// ICSR: VECTACTIVE, PENDSTSET, PENDSVSET, ISRPENDING (approximate).
+    fn icsr(&self) -> u32 {
+        let active = self.active.last().map_or(0, |a| a.0);
+        let mut v = active & 0x1FF;
+        if self.sys_pending >> exc::SYSTICK & 1 != 0 {
+            v |= 1 << 26;
+        }
+        if self.sys_pending >> exc::PENDSV & 1 != 0 {
+            v |= 1 << 28;
+        }
+        v
+    }
+
+    /// Writes a peripheral or system register at absolute `addr`. Sub-word writes are merged
+    /// into the word (GPIO BSRR halfword writes included).
+    pub fn write(&mut self, addr: u32, size: usize, value: u32) {
+        let word = addr & !3;
+        let value = match size {
+            4 => value,
+            _ => {
+                let shift = (addr & 3) * 8;
+                let mask = if size == 1 { 0xFF } else { 0xFFFF } << shift;
+                // Write-only/set-style registers must not see the old value merged in.
+                let old = if self.is_action_register(word) {
+                    0
+                } else {
+                    self.peek(word)
+                };
+                old & !mask | (value << shift) & mask
+            }
+        };
+        self.write_word(word, value);
+    }
+
+    /// Registers whose writes act (rather than store): merging old contents would repeat the
+    /// action.
+    fn is_action_register(&self, word: u32) -> bool {
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        ((GPIOA_BASE..gpio_end).contains(&word) && matches!(word % GPIO_STRIDE, 0x18 | 0x28))
+            || Self::usart_index(word).is_some_and(|_| matches!(word & 0x3FF, 0x18 | 0x20 | 0x28))
+            || (0xE000_E100..0xE000_E300).contains(&word)
+            || (0xE000_0000..0xE000_0080).contains(&word)
+    }
+
+    /// A read without side effects (for merging sub-word writes and for probes).
+    pub fn peek(&self, addr: u32) -> u32 {
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        if (GPIOA_BASE..gpio_end).contains(&addr) {
+            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
+            return self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0);
+        }
+        if let Some(n) = Self::usart_index(addr) {
+            let u = &self.usart[n];
+            return match addr & 0x3FF {
+                0x1C => u.isr(),
+                0x24 => u.rx.front().map_or(0, |&b| u32::from(b)),
+                o if o < 0x30 => u.regs[(o / 4) as usize],
+                _ => 0,
+            };
+        }
+        match addr {
+            a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => self.rcc_get(a - RCC_BASE),
+            a if (FLASH_R_BASE..FLASH_R_BASE + 0x400).contains(&a) => self
+                .flash_regs
+                .get(&(a - FLASH_R_BASE))
+                .copied()
+                .unwrap_or(0),
+            a if (PWR_BASE..PWR_BASE + 0x400).contains(&a) => {
+                self.pwr.get(&(a - PWR_BASE)).copied().unwrap_or(0)
+            }
+            0xE000_1000 => self.dwt_ctrl,
+            0xE000_1004 => self.cycles.wrapping_sub(self.dwt_offset) as u32,
+            SYST_BASE => self.systick.csr & 7 | u32::from(self.systick.countflag) << 16,
+            0xE000_E014 => self.systick.rvr,
+            0xE000_E018 => self.systick.cvr(self.cycles),
+            a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
+                0x04 => self.icsr(),
+                o => self.scb.get(&o).copied().unwrap_or(0),
+            },
+            a if (0xE000_E400..0xE000_E4F0).contains(&a) => {
+                let i = (a - 0xE000_E400) as usize;
+                u32::from_le_bytes([
+                    self.nvic_prio[i],
+                    self.nvic_prio[i + 1],
+                    self.nvic_prio[i + 2],
+                    self.nvic_prio[i + 3],
+                ])
+            }
+            a => self.sys_other.get(&a).copied().unwrap_or(0),
+        }
+    }
+
+    fn write_word(&mut self, addr: u32, v: u32) {
+        if let Some(n) = Self::usart_index(addr) {
+            self.usart[n].write(addr & 0x3FF, v);
+            return;
+        }
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        if (GPIOA_BASE..gpio_end).contains(&addr) {
+            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
+            self.gpio[port].write(addr % GPIO_STRIDE, v);
+            self.log_edges(port);
+            return;
+        }
+        match addr {
+            a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => self.rcc_write(a - RCC_BASE, v),
+            a if (FLASH_R_BASE..FLASH_R_BASE + 0x400).contains(&a) => {
+                self.flash_ctl_write(a - FLASH_R_BASE, v);
+            }
+            a if (PWR_BASE..PWR_BASE + 0x400).contains(&a) => {
+                self.pwr.insert(a - PWR_BASE, v);
+            }
+            a if (IWDG_BASE..IWDG_BASE + 0x400).contains(&a) => match (a - IWDG_BASE, v & 0xFFFF) {
+                (0x00, 0xCCCC) if !self.iwdg.running => {
+                    self.iwdg.running = true;
+                    self.iwdg.deadline = self.cycles + self.iwdg.timeout_cycles();
+                }
+                (0x00, 0xCCCC) => {}
+                (0x00, 0xAAAA) => self.iwdg.deadline = self.cycles + self.iwdg.timeout_cycles(),
+                (0x00, 0x5555) => self.iwdg.unlocked = true,
+                (0x00, _) => self.iwdg.unlocked = false,
+                (0x04, pr) if self.iwdg.unlocked => self.iwdg.pr = pr & 7,
+                (0x08, rlr) if self.iwdg.unlocked => self.iwdg.rlr = rlr & 0xFFF,
+                _ => {}
+            },
+            0xE000_1000 => self.dwt_ctrl = v,
+            0xE000_1004 => self.dwt_offset = self.cycles.wrapping_sub(u64::from(v)),
+            SYST_BASE => {
+                let was = self.systick.csr & 1;
+                self.systick.csr = v & 7;
+                if was == 0 && v & 1 != 0 {
+                    self.systick.restart(self.cycles);
+                }
+            }
+            0xE000_E014 => self.systick.rvr = v & 0x00FF_FFFF,
+            0xE000_E018 => {
+                self.systick.countflag = false;
+                self.systick.restart(self.cycles);
+            }
+            a if (0xE000_E100..0xE000_E120).contains(&a) => {
+                self.nvic_enabled[((a & 0x1F) / 4) as usize] |= v;
+            }
+            a if (0xE000_E180..0xE000_E1A0).contains(&a) => {
+                self.nvic_enabled[((a & 0x1F) / 4) as usize] &= !v;
+            }
+            a if (0xE000_E200..0xE000_E220).contains(&a) => {
+                self.nvic_pending[((a & 0x1F) / 4) as usize] |= v;
+            }
+            a if (0xE000_E280..0xE000_E2A0).contains(&a) => {
+                self.nvic_pending[((a & 0x1F) / 4) as usize] &= !v;
+            }
+            a if (0xE000_E400..0xE000_E4F0).contains(&a) => {
+                let i = (a - 0xE000_E400) as usize;
+                self.nvic_prio[i..i + 4].copy_from_slice(&v.to_le_bytes());
+            }
+            a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
+                0x00 => {}
+                0x04 => {
+                    if v & 1 << 26 != 0 {
+                        self.sys_pending |= 1 << exc::SYSTICK;
+                    }
+                    if v & 1 << 25 != 0 {
+                        self.sys_pending &= !(1 << exc::SYSTICK);
+                    }
+                    if v & 1 << 28 != 0 {
+                        self.sys_pending |= 1 << exc::PENDSV;
+                    }
+                    if v & 1 << 27 != 0 {
+                        self.sys_pending &= !(1 << exc::PENDSV);
+                    }
+                }
+                0x0C => {
+                    if v >> 16 == 0x05FA {
+                        self.scb.insert(0x0C, 0xFA05_0000 | v & 0x700);
+                        if v & 4 != 0 {
+                            self.stop = Some(StopRequest::Reset(ResetCause::Software));
+                        }
+                    }
+                }
+                // CFSR, HFSR: write-one-to-clear.
+                o @ (0x28 | 0x2C) => {
+                    let old = self.scb.get(&o).copied().unwrap_or(0);
+                    self.scb.insert(o, old & !v);
+                }
+                o => {
+                    self.scb.insert(o, v);
+                }
+            },
+            // STIR: software-triggered interrupt.
+            0xE000_EF00 => {
+                let n = v & 0x1FF;
+                self.nvic_pending[(n / 32) as usize % 8] |= 1 << (n % 32);
+            }
+            // ITM stimulus port 0.
+            0xE000_0000 => self.itm.push(v as u8),
+            a if a >= 0xE000_0000 => {
+                self.sys_other.insert(a, v);
+            }
+            a => self.unmodelled.push((a, true)),
+        }
+    }
+
+    /// Latches peripheral interrupt requests into the NVIC pending bits.
+    pub fn refresh_irqs(&mut self) {
+        for (n, &e) in Self::USART_EXC.iter().enumerate() {
+            if self.usart[n].irq() {
+                let irq = e - exc::IRQ0;
+                self.nvic_pending[(irq / 32) as usize] |= 1 << (irq % 32);
+            }
+        }
+    }
+
+    /// Advances timers to `self.cycles`: SysTick wraps (COUNTFLAG, pending SysTick with
+    /// TICKINT) and the watchdog deadline.
+    pub fn tick(&mut self) {
+        let now = self.cycles;
+        let st = &mut self.systick;
+        if st.csr & 1 != 0 && now >= st.next_wrap {
+            let period = st.period();
+            let wraps = (now - st.next_wrap) / period + 1;
+            st.next_wrap += wraps * period;
+            st.base = st.next_wrap - period;
+            st.countflag = true;
+            if st.csr & 2 != 0 {
+                self.sys_pending |= 1 << exc::SYSTICK;
+            }
+        }
+        if self.iwdg.running && now >= self.iwdg.deadline {
+            self.stop
+                .get_or_insert(StopRequest::Reset(ResetCause::Watchdog));
+        }
+    }
+
+    /// Priority of exception `e` (lower = more urgent; the Cortex-M4 implements the top 4
+    /// bits).
+    pub fn priority(&self, e: u32) -> i32 {
+        match e {
+            1 => -3,
+            2 => -2,
+            3 => -1,
+            4..=15 => {
+                let shpr = self
+                    .scb
+                    .get(&(0x18 + (e - 4) / 4 * 4))
+                    .copied()
+                    .unwrap_or(0);
+                i32::from((shpr >> ((e % 4) * 8)) as u8 & 0xF0)
+            }
+            _ => i32::from(self.nvic_prio[(e - exc::IRQ0) as usize] & 0xF0),
+        }
+    }
+
+    /// The most urgent pending, enabled exception whose priority beats `current` (the
+    /// execution priority), if any.
+    pub fn next_exception(&mut self, current: i32) -> Option<u32> {
+        self.refresh_irqs();
+        let mut best: Option<(i32, u32)> = None;
+        let mut consider = |e: u32, p: i32| {
+            if p < current && best.is_none_or(|(bp, _)| p < bp) {
+                best = Some((p, e));
+            }
+        };
+        for e in [exc::PENDSV, exc::SYSTICK] {
+            if self.sys_pending >> e & 1 != 0 {
+                consider(e, self.priority(e));
+            }
+        }
+        for i in 0..8 {
+            let mut bits = self.nvic_pending[i] & self.nvic_enabled[i];
+            while bits != 0 {
+                let b = bits.trailing_zeros();
+                bits &= bits - 1;
+                let e = exc::IRQ0 + i as u32 * 32 + b;
+                if (e as usize) < exc::IRQ0 as usize + self.nvic_prio.len() {
+                    consider(e, self.priority(e));
+                }
+            }
+        }
+        best.map(|(_, e)| e)
+    }
+
+    /// Clears the pending state of exception `e` (taken).
+    pub fn clear_pending(&mut self, e: u32) {
+        if e < exc::IRQ0 {
+            self.sys_pending &= !(1 << e);
+        } else {
+            let irq = e - exc::IRQ0;
+            self.nvic_pending[(irq / 32) as usize] &= !(1 << (irq % 32));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn periph(buf: &mut [u8]) -> Periph {
+        Periph::new(buf.as_mut_ptr())
+    }
+
+    #[test]
+    fn rcc_ready_bits_follow() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        p.write(RCC_BASE, 4, 1 << 16 | 1 << 24 | 1 << 8);
+        assert_eq!(p.read(RCC_BASE, 4) & (1 << 17 | 1 << 25), 1 << 17 | 1 << 25);
+        p.write(RCC_BASE + 8, 4, 3);
+        assert_eq!(p.read(RCC_BASE + 8, 4) & 0xF, 0xF);
+    }
+
+    #[test]
+    fn flash_unlock_erase_program() {
+        let mut buf = vec![0u8; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        // Locked: CR writes ignored.
+        p.write(FLASH_R_BASE + 0x14, 4, fl::CR_PER | fl::CR_STRT);
+        p.write(FLASH_R_BASE + 0x08, 4, fl::KEY1);
+        p.write(FLASH_R_BASE + 0x08, 4, fl::KEY2);
+        assert_eq!(p.read(FLASH_R_BASE + 0x14, 4) & fl::CR_LOCK, 0);
+        // Erase page 3 of bank 2.
+        p.write(
+            FLASH_R_BASE + 0x14,
+            4,
+            fl::CR_PER | fl::CR_BKER | 3 << 3 | fl::CR_STRT,
+        );
+        p.write(FLASH_R_BASE + 0x14, 4, fl::CR_PG);
+        let a = FLASH_BASE + 256 * 1024 + 3 * 2048;
+        p.flash_store(a + 8, 4, 0x1122_3344);
+        p.flash_store(a + 12, 4, 0x5566_7788);
+        drop(p);
+        let off = (a - FLASH_BASE) as usize;
+        assert_eq!(&buf[off..off + 8], &[0xFF; 8]);
+        assert_eq!(
+            &buf[off + 8..off + 16],
+            &[0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55]
+        );
+        assert_eq!(buf[off - 1], 0, "page before untouched");
+        assert_eq!(buf[off + 2048], 0, "page after untouched");
+        let mut p = periph(&mut buf);
+        p.write(FLASH_R_BASE + 0x08, 4, fl::KEY1);
+        p.write(FLASH_R_BASE + 0x08, 4, fl::KEY2);
+        p.write(FLASH_R_BASE + 0x14, 4, fl::CR_PG);
+        p.flash_store(a + 8, 4, 0);
+        p.flash_store(a + 12, 4, 0);
+        assert_ne!(
+            p.read(FLASH_R_BASE + 0x10, 4) & fl::SR_PROGERR,
+            0,
+            "not erased"
+        );
+    }
+
+    #[test]
+    fn gpio_edges_and_usart() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        let gpioc = GPIOA_BASE + 2 * GPIO_STRIDE;
+        p.write(gpioc, 4, 0xFFFF_DFFF); // PC6 output
+        p.cycles = 170;
+        p.write(gpioc + 0x18, 4, 1 << 6);
+        p.cycles = 340;
+        p.write(gpioc + 0x18, 2, 0); // halfword write to BSRR low: no action
+        p.write(gpioc + 0x1A, 2, 1 << 6); // BSRR high halfword: reset PC6
+        assert_eq!(
+            p.edges,
+            vec![
+                PinEdge {
+                    pin: 13,
+                    high: true,
+                    at_ns: 1000
+                },
+                PinEdge {
+                    pin: 13,
+                    high: false,
+                    at_ns: 2000
+                }
+            ]
+        );
+        p.write(USART1_BASE, 4, 0xD);
+        p.write(USART1_BASE + 0x28, 4, u32::from(b'A'));
+        assert_eq!(p.usart[0].tx, b"A");
+        assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x6000E0, 0x6000C0);
+        p.usart[0].rx.push_back(b'x');
+        assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0x20);
+        assert_eq!(p.read(USART1_BASE + 0x24, 4), u32::from(b'x'));
+    }
+
+    #[test]
+    fn systick_pends() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        p.write(0xE000_E014, 4, 999);
+        p.write(SYST_BASE, 4, 7);
+        p.cycles = 500;
+        p.tick();
+        assert_eq!(p.next_exception(256), None);
+        assert_eq!(p.read(0xE000_E018, 4), 499);
+        p.cycles = 1000;
+        p.tick();
+        assert_eq!(p.next_exception(256), Some(exc::SYSTICK));
+        assert_eq!(p.read(SYST_BASE, 4) >> 16, 1);
+        assert_eq!(p.read(SYST_BASE, 4) >> 16, 0, "COUNTFLAG clears on read");
+    }
+}

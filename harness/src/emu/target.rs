@@ -1,0 +1,407 @@
+//! `EmuTarget`: the `emu` board kind as the runner sees it ([`Target`]).
+//!
+//! The board owns the 512 KiB flash across runs (like a real device). [`Target::load`] writes
+//! the guest image into bank A and activates it exactly as the `sim` board's direct load does;
+//! [`Target::run`] writes the firmware (ELF `PT_LOAD` segments, or a raw image for tests) into
+//! flash, powers the MCU on and runs it until the telemetry record at `0x2000_0000` says the
+//! guest halted or faulted, or the budget ends.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cockpit_hypervisor::boot::{self, Bank, BootChoice};
+use cockpit_hypervisor::flash::MemFlash;
+use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
+use cockpit_hypervisor::telemetry::{self, RunState, TELEMETRY_ADDR};
+use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
+use cockpit_vm::{Fault, VmError};
+
+use super::mcu::{CCM_ALIAS, CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
+use super::periph::{CPU_HZ, Periph};
+use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
+
+/// Environment variable naming the firmware ELF.
+pub const FIRMWARE_ENV: &str = "COCKPIT_FIRMWARE_ELF";
+/// The firmware ELF's default path, relative to the repository root.
+pub const DEFAULT_FIRMWARE: &str =
+    "firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware";
+
+/// What the MCU boots.
+#[derive(Clone, Debug)]
+pub enum Firmware {
+    /// An ELF file (its `PT_LOAD` segments at their physical addresses in flash).
+    Elf(PathBuf),
+    /// A raw image placed at `0x0800_0000` (tests: hand-assembled programs).
+    Raw(Vec<u8>),
+}
+
+impl Firmware {
+    /// `COCKPIT_FIRMWARE_ELF`, else [`DEFAULT_FIRMWARE`] under the repository root (found from
+    /// this crate's manifest directory).
+    pub fn from_env() -> Self {
+        let path = std::env::var_os(FIRMWARE_ENV).map_or_else(
+            || {
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("..")
+                    .join(DEFAULT_FIRMWARE)
+            },
+            PathBuf::from,
+        );
+        Firmware::Elf(path)
+    }
+}
+
+/// Loads an ELF32 little-endian file's `PT_LOAD` segments that lie in flash into `flash`.
+/// Errors: a message when the file is unreadable or not such an ELF.
+pub fn load_elf(path: &Path, flash: &mut [u8]) -> Result<usize, String> {
+    let b = std::fs::read(path).map_err(|e| format!("firmware ELF {}: {e}", path.display()))?;
+    let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let u32_at = |o: usize| {
+        b.get(o..o + 4)
+            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    };
+    if b.get(..6) != Some(&[0x7F, b'E', b'L', b'F', 1, 1][..]) {
+        return Err(format!(
+            "{} is not a 32-bit little-endian ELF",
+            path.display()
+        ));
+    }
+    let bad = || format!("{}: truncated ELF header", path.display());
+    let phoff = u32_at(0x1C).ok_or_else(bad)? as usize;
+    let phentsize = usize::from(u16_at(0x2A).ok_or_else(bad)?);
+    let phnum = usize::from(u16_at(0x2C).ok_or_else(bad)?);
+    let mut loaded = 0;
+    for i in 0..phnum {
+        let ph = phoff + i * phentsize;
+        let f = |k: usize| u32_at(ph + 4 * k).ok_or_else(bad);
+        let (ptype, offset, paddr, filesz) = (f(0)?, f(1)? as usize, f(3)?, f(4)? as usize);
+        if ptype != 1 || filesz == 0 {
+            continue;
+        }
+        let Some(dst) = paddr.checked_sub(FLASH_BASE).map(|o| o as usize) else {
+            continue;
+        };
+        if dst + filesz > flash.len() {
+            return Err(format!("segment at {paddr:#010x} does not fit the flash"));
+        }
+        let src = b.get(offset..offset + filesz).ok_or_else(bad)?;
+        flash[dst..dst + filesz].copy_from_slice(src);
+        loaded += filesz;
+    }
+    Ok(loaded)
+}
+
+/// The state kept from the last run for reads.
+#[derive(Debug)]
+struct Snapshot {
+    sram: Vec<u8>,
+    ccm: Vec<u8>,
+    periph: Periph,
+}
+
+/// A virtual STM32G474 running the firmware on unicorn.
+pub struct EmuTarget {
+    /// 512 KiB flash (boxed: its address is handed to unicorn during a run).
+    flash: Box<[u8]>,
+    firmware: Firmware,
+    inputs: Vec<(u8, bool)>,
+    console: Vec<u8>,
+    edges: Vec<PinEdge>,
+    semihosting: Vec<u8>,
+    last: Option<Snapshot>,
+    resets: usize,
+}
+
+impl std::fmt::Debug for EmuTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmuTarget")
+            .field("firmware", &self.firmware)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for EmuTarget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EmuTarget {
+    /// Board id of every `emu` board (deterministic, like `sim`).
+    pub const ID: &'static str = "emu";
+
+    /// An `emu` board with erased flash that boots [`Firmware::from_env`].
+    pub fn new() -> Self {
+        Self::with_firmware(Firmware::from_env())
+    }
+
+    /// An `emu` board booting `firmware`.
+    pub fn with_firmware(firmware: Firmware) -> Self {
+        EmuTarget {
+            flash: vec![0xFF; FLASH_SIZE].into_boxed_slice(),
+            firmware,
+            inputs: Vec::new(),
+            console: Vec::new(),
+            edges: Vec::new(),
+            semihosting: Vec::new(),
+            last: None,
+            resets: 0,
+        }
+    }
+
+    /// Semihosting output of the last run.
+    pub fn semihosting(&self) -> &[u8] {
+        &self.semihosting
+    }
+
+    /// Resets (software or watchdog) during the last run.
+    pub fn resets(&self) -> usize {
+        self.resets
+    }
+
+    /// Peripheral state after the last run.
+    pub fn periph(&self) -> Option<&Periph> {
+        self.last.as_ref().map(|s| &s.periph)
+    }
+
+    fn place_firmware(&mut self) -> Result<(), TargetError> {
+        let hv = (PROGRAM_BANK_ADDR - FLASH_BASE) as usize;
+        match &self.firmware {
+            Firmware::Elf(p) => {
+                load_elf(p, &mut self.flash[..hv]).map_err(|e| {
+                    TargetError::Board(format!(
+                        "{e} (build it with firmware/setup-toolchain.sh and the firmware's build \
+                         script, or set {FIRMWARE_ENV})"
+                    ))
+                })?;
+            }
+            Firmware::Raw(img) => {
+                let n = img.len().min(hv);
+                self.flash[..n].copy_from_slice(&img[..n]);
+            }
+        }
+        Ok(())
+    }
+
+    fn telemetry(sram: &[u8]) -> Option<telemetry::TelemetryRecord> {
+        let off = (TELEMETRY_ADDR - SRAM_BASE) as usize;
+        telemetry::verify(sram.get(off..off + telemetry::SIZE)?).ok()
+    }
+}
+
+/// Reads the telemetry record from the running MCU.
+fn live_telemetry(mcu: &Mcu) -> Option<telemetry::TelemetryRecord> {
+    let mut b = [0u8; telemetry::SIZE];
+    mcu.mem_read(TELEMETRY_ADDR, &mut b).ok()?;
+    telemetry::verify(&b).ok()
+}
+
+impl Target for EmuTarget {
+    fn info(&self) -> TargetInfo {
+        TargetInfo {
+            kind: "emu".into(),
+            id: Self::ID.into(),
+        }
+    }
+
+    /// Drives the pin's GPIO input for every following run. Errors: `Board` for a pin outside
+    /// the logical pin map.
+    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
+        Pin::new(i32::from(pin)).map_err(|_| {
+            TargetError::Board(format!("logical pin {pin} does not exist (0..{PIN_COUNT})"))
+        })?;
+        self.inputs.retain(|&(p, _)| p != pin);
+        self.inputs.push((pin, high));
+        Ok(())
+    }
+
+    /// As the `sim` board: erases bank A, writes the image there, validates it with the
+    /// hypervisor's loader and activates bank A with `boot::write_active`.
+    fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
+        let bank = (PROGRAM_BANK_ADDR - FLASH_BASE) as usize;
+        self.flash[bank..bank + PROGRAM_BANK_SIZE].fill(0xFF);
+        if image.len() > PROGRAM_BANK_SIZE {
+            return Err(TargetError::Image(format!(
+                "image of {} bytes exceeds the {PROGRAM_BANK_SIZE}-byte program bank at {PROGRAM_BANK_ADDR:#010x}",
+                image.len()
+            )));
+        }
+        self.flash[bank..bank + image.len()].copy_from_slice(image);
+        let mut f = MemFlash {
+            base: FLASH_BASE,
+            bytes: &mut self.flash,
+        };
+        if let Err(e) = load(&f, PROGRAM_BANK_ADDR) {
+            f.bytes[bank..bank + PROGRAM_BANK_SIZE].fill(0xFF);
+            return Err(TargetError::Image(e.to_string()));
+        }
+        if boot::active_bank(&f) != Bank::A {
+            boot::write_active(&mut f, Bank::A)
+                .map_err(|e| TargetError::Board(format!("boot metadata: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// Powers the MCU on (RAM cleared, firmware placed in flash, inputs driven) and runs it
+    /// until the telemetry STATE is halted/faulted, the guest's instruction count reaches the
+    /// budget (→ `BUDGET_EXCEEDED`), board time reaches `virtual_time` (→ `BUDGET_EXCEEDED`),
+    /// the wall-clock timeout expires, or the firmware stops (semihosting exit, idle polling of
+    /// an empty USART1 receiver, lockup). Errors: `NotLoaded` when no bank holds a valid image
+    /// (for a firmware ELF), `Board` if the ELF is missing or the emulator fails.
+    fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
+        let is_elf = matches!(self.firmware, Firmware::Elf(_));
+        if is_elf {
+            let f = MemFlash {
+                base: FLASH_BASE,
+                bytes: &mut self.flash,
+            };
+            if matches!(boot::select(&f), BootChoice::Bootloader) {
+                return Err(TargetError::NotLoaded);
+            }
+        }
+        self.place_firmware()?;
+        let wall_start = Instant::now();
+        // SAFETY: `self.flash` is a boxed 512 KiB slice that outlives `mcu` (dropped at the end
+        // of this function) and is not touched while `mcu` runs.
+        let mut mcu = unsafe { Mcu::new(self.flash.as_mut_ptr()) }.map_err(TargetError::Board)?;
+        for &(pin, high) in &self.inputs {
+            if let Ok(p) = Pin::new(i32::from(pin)) {
+                mcu.periph_mut().gpio[usize::from(p.port().0)].set_external(p.bit(), Some(high));
+            }
+        }
+        mcu.periph_mut().idle_polls = 1_000_000;
+        mcu.reset_core().map_err(TargetError::Board)?;
+        let max_cycles =
+            u64::try_from(budget.virtual_time.as_nanos() * u128::from(CPU_HZ) / 1_000_000_000)
+                .unwrap_or(u64::MAX);
+        let max_instr = budget.max_instructions;
+        let wall = budget.wall_timeout;
+        let mut over_instr = false;
+        let mut timed_out = false;
+        let stop = mcu.run(max_cycles, |m| {
+            if let Some(t) = live_telemetry(m) {
+                if matches!(t.run_state(), Some(RunState::Halted | RunState::Faulted)) {
+                    return true;
+                }
+                if t.instructions() >= max_instr {
+                    over_instr = true;
+                    return true;
+                }
+            }
+            if wall_start.elapsed() >= wall {
+                timed_out = true;
+                return true;
+            }
+            false
+        });
+        let wall_time = wall_start.elapsed();
+        let mut sram = vec![0u8; SRAM_SIZE];
+        let mut ccm = vec![0u8; CCM_SIZE];
+        mcu.mem_read(SRAM_BASE, &mut sram)
+            .map_err(TargetError::Board)?;
+        mcu.mem_read(CCM_BASE, &mut ccm)
+            .map_err(TargetError::Board)?;
+        self.resets = mcu.core().resets.len();
+        let cycles = mcu.periph().cycles;
+        let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
+        drop(mcu);
+        let tel = Self::telemetry(&sram);
+        self.console = periph.usart[0].tx.clone();
+        self.edges = periph.edges.clone();
+        self.semihosting = periph.semihosting.clone();
+        let budget_fault = |t: Option<&telemetry::TelemetryRecord>| {
+            RunEnd::Fault(Fault {
+                error: VmError::BudgetExceeded,
+                pc: t.map_or(0, |t| t.pc),
+                opcode: t.map_or(0, |t| t.last_opcode as u8),
+            })
+        };
+        let end = match (tel.as_ref().and_then(|t| t.run_state()), stop) {
+            (Some(RunState::Halted), _) => RunEnd::Halted,
+            (Some(RunState::Faulted), _) => {
+                let t = tel.as_ref().expect("telemetry present");
+                RunEnd::Fault(Fault {
+                    error: VmError::from_code(t.error_code as u8)
+                        .unwrap_or(VmError::BudgetExceeded),
+                    pc: t.error_pc,
+                    opcode: t.last_opcode as u8,
+                })
+            }
+            _ if timed_out => RunEnd::WallTimeout,
+            _ if over_instr || stop == Stop::Cycles => budget_fault(tel.as_ref()),
+            // The firmware stopped without finishing a guest run (exit, idle, lockup).
+            (_, Stop::Exit(_)) if !is_elf => RunEnd::Halted,
+            _ => budget_fault(tel.as_ref()),
+        };
+        self.last = Some(Snapshot { sram, ccm, periph });
+        Ok(RunReport {
+            end,
+            instructions: tel.as_ref().map_or(0, |t| t.instructions()),
+            cycles: tel.as_ref().map_or(0, |t| t.cycles()),
+            virtual_time: Duration::from_nanos(
+                (u128::from(cycles) * 1_000_000_000 / u128::from(CPU_HZ)) as u64,
+            ),
+            wall_time,
+        })
+    }
+
+    fn console(&self) -> &[u8] {
+        &self.console
+    }
+
+    fn pin_edges(&self) -> &[PinEdge] {
+        &self.edges
+    }
+
+    /// Flash (any time), RAM and peripheral registers (as left by the last run).
+    fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError> {
+        if !addr.is_multiple_of(4) {
+            return Err(TargetError::Unaligned { addr });
+        }
+        let word = |b: &[u8], off: usize| {
+            b.get(off..off + 4)
+                .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        let flash_off = addr.checked_sub(FLASH_BASE).map(|o| o as usize);
+        if let Some(v) = flash_off.and_then(|o| word(&self.flash, o)) {
+            return Ok(v);
+        }
+        let Some(s) = &self.last else {
+            return Err(TargetError::Unmapped { addr });
+        };
+        let in_range = |base: u32, size: usize| {
+            addr.checked_sub(base)
+                .map(|o| o as usize)
+                .filter(|&o| o < size)
+        };
+        if let Some(o) = in_range(SRAM_BASE, SRAM_SIZE) {
+            return word(&s.sram, o).ok_or(TargetError::Unmapped { addr });
+        }
+        if let Some(o) = in_range(CCM_BASE, CCM_SIZE).or(in_range(CCM_ALIAS, CCM_SIZE)) {
+            return word(&s.ccm, o).ok_or(TargetError::Unmapped { addr });
+        }
+        let periph = (0x4000_0000..0x4003_0000).contains(&addr)
+            || (0x4800_0000..0x4800_2000).contains(&addr)
+            || addr >= 0xE000_0000;
+        if periph {
+            return Ok(s.periph.peek(addr));
+        }
+        Err(TargetError::Unmapped { addr })
+    }
+
+    /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE). The firmware does not
+    /// publish the operand stack or the globals, so `stack` and `globals` are empty.
+    fn vm_state(&mut self) -> Result<VmState, TargetError> {
+        let tel = self.last.as_ref().and_then(|s| Self::telemetry(&s.sram));
+        let fault = tel.filter(|t| t.error_code != 0).map(|t| Fault {
+            error: VmError::from_code(t.error_code as u8).unwrap_or(VmError::BudgetExceeded),
+            pc: t.error_pc,
+            opcode: t.last_opcode as u8,
+        });
+        Ok(VmState {
+            fault,
+            stack: Vec::new(),
+            globals: Vec::new(),
+        })
+    }
+}

@@ -1,0 +1,146 @@
+//! The `emu` board (virtual STM32G474 on unicorn) with hand-assembled Thumb-2 programs
+//! (encoded with `llvm-mc -triple=thumbv7em-none-eabi`; source in the comments).
+#![cfg(feature = "emu")]
+
+use std::time::Duration;
+
+use cockpit_harness::emu::{EmuTarget, Firmware, Mcu, Stop};
+use cockpit_harness::target::{Budget, PinEdge, RunEnd, Target};
+
+fn hex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Main program at 0x0800_0100:
+/// ```text
+///   movw/movt r1, 0x48000800 ; GPIOC
+///   movw/movt r0, 0xFFFFDFFF ; MODER: PC6 output
+///   str r0, [r1]
+///   movs r0, #0x40 ; str r0, [r1, #0x14]   ; ODR PC6 high
+///   movs r0, #0    ; str r0, [r1, #0x14]   ; low
+///   movw/movt r2, 0x40013800 ; USART1
+///   movs r0, #0x0D ; str r0, [r2]          ; CR1 = UE|RE|TE
+///   movs r0, #'H'  ; str r0, [r2, #0x28]   ; TDR
+///   movs r0, #'i'  ; str r0, [r2, #0x28]
+///   movw/movt r3, 0xE000E010 ; SysTick
+///   movw r0, #999 ; str r0, [r3, #4]       ; RVR
+///   movs r0, #7   ; str r0, [r3]           ; CSR = ENABLE|TICKINT|CLKSOURCE
+///   movw/movt r4, 0x20000100
+/// wait: ldr r0, [r4] ; cmp r0, #3 ; blt wait
+///   movs r0, #0x18 ; movw/movt r1, 0x20026 ; bkpt 0xab   ; SYS_EXIT
+///   b .
+/// ```
+const MAIN: &str = "40f60001c4f600014df6ff70cff6ff700860402048610020486143f60002c4f201020d20106048209062692090624ef21003cef2000340f2e73058600720186040f20014c2f2000420680328fcdb182040f22601c0f20201abbefee7";
+/// SysTick handler at 0x0800_0200: `ldr`/`adds`/`str` the word at 0x2000_0100, `bx lr`.
+const SYSTICK: &str = "40f20011c2f200010868013008607047";
+/// 20 M iterations of `adds r0, #1; cmp r0, r1; bne loop`, then SYS_EXIT.
+const LOOP: &str = "40f2000042f60051c0f2311101308842fcd1182040f22601c0f20201abbe";
+
+/// A flash image: vector table (SP = 0x2001_8000, reset = 0x0800_0100, SysTick =
+/// 0x0800_0200), `main` at 0x100, `systick` at 0x200.
+fn image(main: &str, systick: &str) -> Vec<u8> {
+    let mut img = vec![0xFF; 0x400];
+    let mut word = |i: usize, v: u32| img[4 * i..4 * i + 4].copy_from_slice(&v.to_le_bytes());
+    word(0, 0x2001_8000);
+    word(1, 0x0800_0101);
+    word(15, 0x0800_0201);
+    let m = hex(main);
+    img[0x100..0x100 + m.len()].copy_from_slice(&m);
+    let s = hex(systick);
+    img[0x200..0x200 + s.len()].copy_from_slice(&s);
+    img
+}
+
+fn mcu_run(img: &[u8], cycles: u64) -> (Stop, Vec<u8>, Vec<PinEdge>, u64, u32) {
+    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
+    flash[..img.len()].copy_from_slice(img);
+    // SAFETY: `flash` outlives `mcu`.
+    let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
+    mcu.reset_core().unwrap();
+    let stop = mcu.run(cycles, |_| false);
+    let counter = mcu.read_u32(0x2000_0100).unwrap();
+    let p = mcu.periph();
+    let out = (
+        stop,
+        p.usart[0].tx.clone(),
+        p.edges.clone(),
+        mcu.core().exceptions_taken,
+        counter,
+    );
+    drop(mcu);
+    out
+}
+
+#[test]
+fn gpio_usart_systick_and_semihosting_exit() {
+    let (stop, tx, edges, taken, counter) = mcu_run(&image(MAIN, SYSTICK), 10_000_000);
+    assert_eq!(stop, Stop::Exit(0x20026), "SYS_EXIT ApplicationExit");
+    assert_eq!(tx, b"Hi", "USART1 TDR writes are console bytes");
+    assert_eq!(edges.len(), 2);
+    assert_eq!(
+        (edges[0].pin, edges[0].high),
+        (13, true),
+        "PC6 = logical pin 13"
+    );
+    assert_eq!((edges[1].pin, edges[1].high), (13, false));
+    assert!(
+        edges[0].at_ns <= edges[1].at_ns,
+        "time advances per basic block"
+    );
+    assert!(taken >= 3, "SysTick taken {taken} times");
+    assert_eq!(counter, 3, "the handler ran and returned three times");
+}
+
+#[test]
+fn no_systick_without_tickint_runs_to_cycle_limit() {
+    // CSR = 5 (no TICKINT): movs r0, #7 → movs r0, #5 (0x0720 → 0x0520).
+    let main = MAIN.replace("0720186040f2", "0520186040f2");
+    assert_ne!(main, MAIN);
+    let (stop, _, _, taken, counter) = mcu_run(&image(&main, SYSTICK), 200_000);
+    assert_eq!(stop, Stop::Cycles);
+    assert_eq!((taken, counter), (0, 0));
+}
+
+#[test]
+fn tight_loop_runs_fast() {
+    let t = std::time::Instant::now();
+    let (stop, ..) = mcu_run(&image(LOOP, SYSTICK), u64::MAX / 2);
+    let s = t.elapsed().as_secs_f64();
+    assert_eq!(stop, Stop::Exit(0x20026));
+    eprintln!("60 M guest instructions in {s:.3} s = {:.0} MIPS", 60.0 / s);
+}
+
+#[test]
+fn target_runs_raw_firmware_and_reads_registers() {
+    let mut t = EmuTarget::with_firmware(Firmware::Raw(image(MAIN, SYSTICK)));
+    assert_eq!(t.info().kind, "emu");
+    let budget = Budget {
+        max_instructions: 1_000_000,
+        virtual_time: Duration::from_secs(1),
+        wall_timeout: Duration::from_secs(10),
+    };
+    let r = t.run(&budget).unwrap();
+    assert_eq!(r.end, RunEnd::Halted, "semihosting exit of a raw program");
+    assert_eq!(t.console(), b"Hi");
+    assert_eq!(t.pin_edges().len(), 2);
+    assert_eq!(t.read_u32(0x2000_0100).unwrap(), 3);
+    assert_eq!(t.read_u32(0x4800_0800).unwrap(), 0xFFFF_DFFF, "GPIOC.MODER");
+    assert_eq!(t.read_u32(0xE000_E014).unwrap(), 999, "SYST_RVR");
+    assert_eq!(t.read_u32(0x0800_0000).unwrap(), 0x2001_8000, "flash");
+    assert!(t.read_u32(0x0800_0002).is_err(), "unaligned");
+    assert!(r.virtual_time > Duration::ZERO);
+}
+
+#[test]
+fn load_activates_bank_a() {
+    let mut t = EmuTarget::with_firmware(Firmware::Raw(image(MAIN, SYSTICK)));
+    assert!(t.load(b"not an image").is_err());
+    assert_eq!(
+        t.read_u32(0x0801_0000).unwrap(),
+        0xFFFF_FFFF,
+        "bank erased after a rejected image"
+    );
+}
