@@ -173,6 +173,17 @@ struct GlobalArray {
     is_const: bool,
 }
 
+/// What [`Gen::array_update`] leaves on the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Keep {
+    /// The element's value before the update.
+    Old,
+    /// The element's value after the update.
+    New,
+    /// Nothing.
+    Nothing,
+}
+
 #[derive(Clone, Debug)]
 struct FuncSym {
     ret: DeclTy,
@@ -1663,34 +1674,53 @@ impl<'r, 's> Gen<'r, 's> {
                         self.fs().next_slot = mark;
                     }
                     Some(op) => {
-                        let mark = self.fs().next_slot;
-                        let ti = self.alloc_slot();
-                        self.index(&a, index);
-                        self.emit(Opcode::StoreLocal, 0, ti);
-                        self.emit(Opcode::LoadLocal, 0, ti);
-                        self.emit(Opcode::LoadArray, 0, id as u16);
-                        let rt = self.value(value);
-                        self.arith(op, elem.value_ty(), rt);
-                        self.convert(elem);
-                        let tv = if needed {
-                            let tv = self.alloc_slot();
-                            self.emit(Opcode::StoreLocal, 0, tv);
-                            self.emit(Opcode::LoadLocal, 0, tv);
-                            Some(tv)
-                        } else {
-                            None
-                        };
-                        self.emit(Opcode::LoadLocal, 0, ti);
-                        self.emit(Opcode::StoreArray, 0, id as u16);
-                        if let Some(tv) = tv {
-                            self.emit(Opcode::LoadLocal, 0, tv);
-                        }
-                        self.fs().next_slot = mark;
+                        let keep = if needed { Keep::New } else { Keep::Nothing };
+                        self.array_update(&a, index, keep, |g| {
+                            let rt = g.value(value);
+                            g.arith(op, elem.value_ty(), rt);
+                            g.convert(elem);
+                        });
                     }
                 }
                 elem.value_ty()
             }
         }
+    }
+
+    /// `a[index] = modify(a[index])` with `index` evaluated once (kept in a hidden frame slot,
+    /// since it may have side effects). `modify` finds the element's value on the stack and
+    /// leaves the new value. Afterwards the stack holds the element's old value
+    /// ([`Keep::Old`], postfix `++`/`--`), its new value ([`Keep::New`], an assignment whose
+    /// value is used) or nothing.
+    fn array_update(
+        &mut self,
+        a: &GlobalArray,
+        index: &Expr,
+        keep: Keep,
+        modify: impl FnOnce(&mut Self),
+    ) {
+        let id = u16::from(a.id);
+        let mark = self.fs().next_slot;
+        let ti = self.alloc_slot();
+        self.index(a, index);
+        self.emit(Opcode::StoreLocal, 0, ti);
+        self.emit(Opcode::LoadLocal, 0, ti);
+        self.emit(Opcode::LoadArray, 0, id);
+        let keep_top = |g: &mut Self| {
+            let tv = g.alloc_slot();
+            g.emit(Opcode::StoreLocal, 0, tv);
+            g.emit(Opcode::LoadLocal, 0, tv);
+            tv
+        };
+        let old = (keep == Keep::Old).then(|| keep_top(self));
+        modify(self);
+        let new = (keep == Keep::New).then(|| keep_top(self));
+        self.emit(Opcode::LoadLocal, 0, ti);
+        self.emit(Opcode::StoreArray, 0, id);
+        if let Some(tv) = old.or(new) {
+            self.emit(Opcode::LoadLocal, 0, tv);
+        }
+        self.fs().next_slot = mark;
     }
 
     /// `++x`, `x++`, `--x`, `x--`. Pushes the expression's value if `needed`.
@@ -1728,22 +1758,11 @@ impl<'r, 's> Gen<'r, 's> {
                     len: self.array_len_of(id),
                     is_const: false,
                 };
-                let mark = self.fs().next_slot;
-                let ti = self.alloc_slot();
-                let tv = self.alloc_slot();
-                self.index(&a, index);
-                self.emit(Opcode::StoreLocal, 0, ti);
-                self.emit(Opcode::LoadLocal, 0, ti);
-                self.emit(Opcode::LoadArray, 0, id as u16);
-                self.emit(Opcode::StoreLocal, 0, tv);
-                self.emit(Opcode::LoadLocal, 0, tv);
-                self.push_const(1);
-                self.arith(op, elem.value_ty(), Ty::Int);
-                self.convert(elem);
-                self.emit(Opcode::LoadLocal, 0, ti);
-                self.emit(Opcode::StoreArray, 0, id as u16);
-                self.emit(Opcode::LoadLocal, 0, tv);
-                self.fs().next_slot = mark;
+                self.array_update(&a, index, Keep::Old, |g| {
+                    g.push_const(1);
+                    g.arith(op, elem.value_ty(), Ty::Int);
+                    g.convert(elem);
+                });
                 elem.value_ty()
             }
         }
