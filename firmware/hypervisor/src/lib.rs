@@ -21,6 +21,8 @@
 pub mod board;
 pub mod boot;
 pub mod bootloader;
+pub mod clocks;
+pub mod failsafe;
 pub mod flash;
 pub mod host;
 pub mod loader;

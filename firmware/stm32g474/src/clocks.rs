@@ -16,10 +16,12 @@
 //! PLLM = /4 (again 4 MHz in, the same 340 MHz VCO and 170 MHz out) and [`ClockSource::Hsi16`]
 //! is returned: the firmware then runs Degraded (a crystal fault, baud rate still exact).
 
+use cockpit_hypervisor::clocks as hv;
+
 use crate::pac;
 
 /// Core clock after [`init`], Hz.
-pub const SYSCLK_HZ: u32 = 170_000_000;
+pub const SYSCLK_HZ: u32 = hv::SYSCLK_HZ;
 
 /// Poll iterations waited for HSERDY before falling back to HSI16.
 const HSE_TIMEOUT: u32 = 200_000;
@@ -42,13 +44,7 @@ const CR_HSEON: u32 = 1 << 16;
 const CR_HSERDY: u32 = 1 << 17;
 const CR_PLLON: u32 = 1 << 24;
 const CR_PLLRDY: u32 = 1 << 25;
-// RCC_PLLCFGR fields
-const PLLSRC_HSI16: u32 = 0b10;
-const PLLSRC_HSE: u32 = 0b11;
-const PLLM_SHIFT: u32 = 4; // PLLM[3:0] = division - 1
-const PLLN_SHIFT: u32 = 8; // PLLN[6:0]
-const PLLREN: u32 = 1 << 24;
-const PLLR_SHIFT: u32 = 25; // PLLR[1:0]: 00 = /2
+// RCC_PLLCFGR: cockpit_hypervisor::clocks::Pll::pllcfgr
 // RCC_CFGR fields
 const CFGR_SW_MASK: u32 = 0b11;
 const CFGR_SW_PLL: u32 = 0b11;
@@ -65,7 +61,7 @@ const PWR_SR2_VOSF: u32 = 1 << 10;
 const PWR_CR5_R1MODE: u32 = 1 << 8;
 // FLASH_ACR
 const ACR_LATENCY_MASK: u32 = 0b1111;
-const ACR_LATENCY_4WS: u32 = 4;
+const ACR_LATENCY_4WS: u32 = hv::FLASH_LATENCY;
 const ACR_PRFTEN: u32 = 1 << 8;
 const ACR_ICEN: u32 = 1 << 9;
 const ACR_DCEN: u32 = 1 << 10;
@@ -118,11 +114,11 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
     // 4. PLL: off, configure, on.
     rcc.cr().modify(|r, w| unsafe { w.bits(r.bits() & !CR_PLLON) });
     wait(|| rcc.cr().read().bits() & CR_PLLRDY == 0, READY_TIMEOUT);
-    let (src, m_div) = match source {
-        ClockSource::Hse => (PLLSRC_HSE, 2),
-        ClockSource::Hsi16 => (PLLSRC_HSI16, 4),
+    // PLL settings and their RM0440 limits are `const`-checked in cockpit_hypervisor::clocks.
+    let pllcfgr = match source {
+        ClockSource::Hse => hv::PLL_HSE.pllcfgr(),
+        ClockSource::Hsi16 => hv::PLL_HSI16.pllcfgr(),
     };
-    let pllcfgr = src | ((m_div - 1) << PLLM_SHIFT) | (85 << PLLN_SHIFT) | PLLREN | (0b00 << PLLR_SHIFT);
     rcc.pllcfgr().write(|w| unsafe { w.bits(pllcfgr) });
     rcc.cr().modify(|r, w| unsafe { w.bits(r.bits() | CR_PLLON) });
     wait(|| rcc.cr().read().bits() & CR_PLLRDY != 0, READY_TIMEOUT);

@@ -27,7 +27,7 @@ use cortex_m_rt::{ExceptionFrame, entry, exception};
 use stm32g4::stm32g474 as pac;
 
 use crate::board::G4Board;
-use crate::failsafe::{Reason, State};
+use crate::failsafe::State;
 use crate::flash::G4Flash;
 use crate::uart::Console;
 
@@ -69,18 +69,21 @@ fn main() -> ! {
     uart::init(&dp.RCC, &dp.GPIOA);
     watchdog::start();
 
-    // Fail-safe state.
+    // Fail-safe state (pure transition logic: cockpit_hypervisor::failsafe).
     let fault = records::fault();
     let new_fault = fault.is_some_and(|w| w[1] & records::KIND_ACKED == 0);
-    let (mut state, mut reason, faults) = failsafe::on_boot(records::boot(), csr, new_fault);
-    if source == clocks::ClockSource::Hsi16 && state == State::Normal {
-        (state, reason) = (State::Degraded, Reason::ClockFallback);
-    }
     let key = user_key_held();
-    if key {
-        (state, reason) = (State::Normal, Reason::UserKey);
-    }
-    failsafe::store_boot(state, reason, faults, csr);
+    let rec = failsafe::decide_boot(
+        failsafe::load().as_ref(),
+        &failsafe::BootInputs {
+            csr,
+            new_fault,
+            clock_fallback: source == clocks::ClockSource::Hsi16,
+            user_key: key,
+        },
+    );
+    failsafe::store(&rec);
+    let (state, reason) = (rec.state, rec.reason);
 
     mpu::init(&mut cp.MPU);
 
@@ -185,8 +188,7 @@ fn run_guest(flash: &G4Flash) {
                 f.pc,
                 f.opcode
             );
-            failsafe::set_vm_error(f.error.code());
-            failsafe::set(State::Degraded, Reason::VmError);
+            failsafe::apply(failsafe::Event::VmError(f.error.code()));
         }
         Outcome::Stopped => {}
     }
@@ -219,7 +221,7 @@ fn bootloader(flash: G4Flash) -> ! {
         }
         if bl.activations() != activations {
             activations = bl.activations();
-            failsafe::set(State::Normal, Reason::NewImage);
+            failsafe::apply(failsafe::Event::NewImage);
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Init order: RCC_AHB2ENR.GPIOAEN, RCC_APB2ENR.USART1EN (bit 14); GPIOA_AFRH AF7 for pins 9/10,
 //! GPIOA_PUPDR pull-up on PA10, GPIOA_MODER = 10 (AF) for pins 9/10; USART1_CR1 = 0 (disabled),
-//! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error +0.02 %), CR2 = CR3 = 0 (1 stop
+//! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error −0.02 %; computed and `const`-checked in `cockpit_hypervisor::clocks`), CR2 = CR3 = 0 (1 stop
 //! bit, no flow control, FIFO off), CR1 = UE | RE | TE.
 //! Transmit: poll ISR.TXE (bit 7), write TDR. Receive: poll ISR.RXNE (bit 5), read RDR. Overrun,
 //! framing and noise errors (ISR bits 3, 1, 2) are cleared through ICR and counted.
@@ -13,7 +13,7 @@ use crate::pac;
 
 const USART1: *const pac::usart1::RegisterBlock = pac::USART1::PTR;
 /// BRR for 115200 Bd at PCLK2 = 170 MHz.
-pub const BRR_115200: u32 = 1476;
+pub const BRR_115200: u32 = cockpit_hypervisor::clocks::BRR_CONSOLE;
 
 const ISR_PE: u32 = 1 << 0;
 const ISR_FE: u32 = 1 << 1;

@@ -9,6 +9,11 @@ use crate::pac;
 
 /// Watchdog timeout, ms (nominal LSI).
 pub const TIMEOUT_MS: u32 = 2000;
+/// IWDG prescaler divider (/64: 2 ms per count at the 32 kHz LSI).
+const PRESCALER: u32 = 64;
+const _: () = assert!(hv::iwdg_timeout_ms(PRESCALER, TIMEOUT_MS / 2) == TIMEOUT_MS);
+
+use cockpit_hypervisor::clocks as hv;
 const DBGMCU_APB1FZR1: *mut u32 = 0xE004_2008 as *mut u32;
 
 fn regs() -> &'static pac::iwdg::RegisterBlock {
@@ -26,7 +31,7 @@ pub fn start() {
     let w = regs();
     w.kr().write(|x| unsafe { x.bits(0xCCCC as _) });
     w.kr().write(|x| unsafe { x.bits(0x5555 as _) });
-    w.pr().write(|x| unsafe { x.bits(4 as _) });
+    w.pr().write(|x| unsafe { x.bits(hv::iwdg_pr(PRESCALER) as _) });
     w.rlr().write(|x| unsafe { x.bits((TIMEOUT_MS / 2) as _) });
     let mut n = 1_000_000u32;
     while u32::from(w.sr().read().bits()) & 0b111 != 0 && n > 0 {
