@@ -24,6 +24,10 @@ pub const CCM_ALIAS: u32 = 0x2001_8000;
 pub const CCM_SIZE: usize = 32 * 1024;
 /// Cycles between periodic checks (timers, pending exceptions, stop conditions).
 const CHECK_EVERY: u64 = 1024;
+/// Cycles between returns to the run loop to evaluate the caller's `until` predicate (100 µs of
+/// board time at 170 MHz): often enough for timely stops, rare enough that leaving and
+/// re-entering unicorn costs nothing measurable.
+const PREDICATE_EVERY: u64 = 17_000;
 
 /// How a call to [`Mcu::run`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +40,7 @@ pub enum Stop {
     Breakpoint(u8),
     /// The cycle limit was reached.
     Cycles,
-    /// The caller's `until` predicate said stop (checked every ~1024 cycles).
+    /// The caller's `until` predicate said stop (checked every ~17 000 cycles).
     Predicate,
     /// The core locked up (a fault during HardFault, or a bad vector): message.
     Lockup,
@@ -54,6 +58,8 @@ pub struct Core {
     fixup: Option<(u32, Vec<u8>)>,
     /// The caller asked to check the predicate.
     want_predicate: bool,
+    /// Next cycle count at which the run loop evaluates the predicate.
+    next_predicate: u64,
     /// Exceptions taken (for tests/metrics).
     pub exceptions_taken: u64,
     /// Set when the core locked up.
@@ -88,6 +94,7 @@ impl<'a> Mcu<'a> {
             cycle_limit: u64::MAX,
             fixup: None,
             want_predicate: false,
+            next_predicate: 0,
             exceptions_taken: 0,
             lockup: false,
             resets: Vec::new(),
@@ -147,9 +154,13 @@ impl<'a> Mcu<'a> {
                 }),
                 Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize, v: u64| {
                     let c = u.get_data_mut();
-                    c.p.write((base + off) as u32, sz, v as u32);
-                    // Peripheral writes may pend interrupts or request a stop: check soon.
-                    c.next_check = 0;
+                    let addr = (base + off) as u32;
+                    c.p.write(addr, sz, v as u32);
+                    // Peripheral writes may pend interrupts or request a stop: check soon
+                    // (except the hot, inert ones: watchdog refresh, GPIO, USART TDR).
+                    if !Periph::write_is_inert(addr, v as u32) {
+                        c.next_check = 0;
+                    }
                 }),
             )
             .map_err(uc_err)?;
@@ -275,7 +286,7 @@ impl<'a> Mcu<'a> {
 
     /// Runs until a stop condition: semihosting exit, idle USART polling (if enabled in
     /// [`Periph::idle_polls`]), `max_cycles` more cycles, `until()` returning true (checked
-    /// every ~1024 cycles), or a lockup. Resets (software or watchdog) reboot the core and
+    /// every ~17 000 cycles = 100 µs of board time), or a lockup. Resets (software or watchdog) reboot the core and
     /// continue. Errors: only emulator failures that are not guest faults.
     pub fn run(&mut self, max_cycles: u64, mut until: impl FnMut(&Self) -> bool) -> Stop {
         let limit = self.periph().cycles.saturating_add(max_cycles);
@@ -353,8 +364,11 @@ fn block_work(u: &mut Unicorn<Core>, pc: u32) {
     if c.p.systick.csr & 1 != 0 {
         c.next_check = c.next_check.min(c.p.systick.next_wrap);
     }
-    c.want_predicate = true;
-    if c.p.stop.is_some() || c.p.cycles >= c.cycle_limit {
+    if c.p.cycles >= c.next_predicate {
+        c.next_predicate = c.p.cycles + PREDICATE_EVERY;
+        c.want_predicate = true;
+    }
+    if c.want_predicate || c.p.stop.is_some() || c.p.cycles >= c.cycle_limit {
         let _ = u.emu_stop();
         return;
     }

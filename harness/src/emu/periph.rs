@@ -743,6 +743,16 @@ impl Periph {
         self.write_word(word, value);
     }
 
+    /// Whether a write of `v` to `addr` can neither pend an exception nor change a timer
+    /// deadline or request a stop, so the run loop need not check soon (the hot writes: IWDG
+    /// refresh, GPIO, USART TDR).
+    pub fn write_is_inert(addr: u32, v: u32) -> bool {
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        (addr == IWDG_BASE && v & 0xFFFF == 0xAAAA)
+            || (GPIOA_BASE..gpio_end).contains(&addr)
+            || Self::usart_index(addr).is_some_and(|_| addr & 0x3FF == EmuUsart::TDR)
+    }
+
     /// Registers whose writes act (rather than store): merging old contents would repeat the
     /// action.
     fn is_action_register(&self, word: u32) -> bool {
