@@ -39,5 +39,13 @@ pub fn apply(ev: Event) -> BootRecord {
     });
     let r = prev.on_event(ev);
     store(&r);
+    if (r.state, r.reason) != (prev.state, prev.reason) {
+        defmt::info!(
+            "failsafe: {=str} -> {=str} ({=str})",
+            prev.state.name(),
+            r.state.name(),
+            r.reason.name()
+        );
+    }
     r
 }

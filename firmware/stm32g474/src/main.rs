@@ -17,7 +17,12 @@ mod time;
 mod uart;
 mod watchdog;
 
+// defmt timestamps: milliseconds since reset (DWT CYCCNT based).
+defmt::timestamp!("{=u64:ms}", time::now_ms());
+
 use core::fmt::Write as _;
+
+use defmt_rtt as _; // the `_SEGGER_RTT` control block; defmt frames on up-channel 0
 use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering;
 
@@ -68,13 +73,19 @@ fn main() -> ! {
     time::init(&mut cp.DCB, &mut cp.DWT, &mut cp.SYST);
     uart::init(&dp.RCC, &dp.GPIOA);
     watchdog::start();
+    defmt::info!("boot: cockpit-fw {=str} stm32g474, RCC_CSR {=u32:#010x}", VERSION, csr);
+    match source {
+        clocks::ClockSource::Hse => defmt::info!("clock: HSE 8 MHz -> PLL 170 MHz"),
+        clocks::ClockSource::Hsi16 => defmt::warn!("clock: HSE failed, HSI16 -> PLL 170 MHz"),
+    }
 
     // Fail-safe state (pure transition logic: cockpit_hypervisor::failsafe).
     let fault = records::fault();
     let new_fault = fault.is_some_and(|w| w[1] & records::KIND_ACKED == 0);
     let key = user_key_held();
+    let prev = failsafe::load();
     let rec = failsafe::decide_boot(
-        failsafe::load().as_ref(),
+        prev.as_ref(),
         &failsafe::BootInputs {
             csr,
             new_fault,
@@ -83,6 +94,14 @@ fn main() -> ! {
         },
     );
     failsafe::store(&rec);
+    defmt::info!(
+        "failsafe: {=str} -> {=str} ({=str}), faults in a row {=u32}, boot #{=u32}",
+        prev.map_or("none", |p| p.state.name()),
+        rec.state.name(),
+        rec.reason.name(),
+        rec.consecutive_faults,
+        rec.boots
+    );
     let (state, reason) = (rec.state, rec.reason);
 
     mpu::init(&mut cp.MPU);
@@ -104,10 +123,12 @@ fn main() -> ! {
     let flash = G4Flash::new();
     if state == State::SafeStop {
         release_outputs();
+        defmt::warn!("safestop: guest disabled, outputs released");
         let _ = write!(con, "SAFESTOP: guest disabled, outputs released; bootloader on USART1\r\n");
         bootloader(flash);
     }
     if key {
+        defmt::info!("user key held: bootloader");
         let _ = write!(con, "user key held: bootloader on USART1\r\n");
         bootloader(flash);
     }
@@ -119,9 +140,17 @@ fn main() -> ! {
                 bank,
                 if fallback { " (fallback)" } else { "" }
             );
+            defmt::info!(
+                "boot: bank {=str} @ {=u32:#010x}, {=u32} bytes, fallback {=bool}",
+                if bank == boot::Bank::A { "A" } else { "B" },
+                addr,
+                len as u32,
+                fallback
+            );
             run_guest(&flash);
         }
         boot::BootChoice::Bootloader => {
+            defmt::info!("boot: no valid image");
             let _ = write!(con, "boot: no valid image; bootloader on USART1\r\n");
         }
     }
@@ -159,6 +188,7 @@ fn run_guest(flash: &G4Flash) {
     let program = match load_boot(flash) {
         Ok((_, p)) => p,
         Err(e) => {
+            defmt::error!("guest: load failed");
             let _ = write!(con, "load: {e}\r\n");
             return;
         }
@@ -174,12 +204,21 @@ fn run_guest(flash: &G4Flash) {
         }
         true
     };
+    defmt::info!("guest: start");
     let _ = write!(con, "guest: running\r\n");
     match cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going) {
         Outcome::Halted => {
+            defmt::info!("guest: halted after {=u64} instructions", vm.instructions());
             let _ = write!(con, "\r\nguest: halted after {} instructions\r\n", vm.instructions());
         }
         Outcome::Faulted(f) => {
+            defmt::error!(
+                "guest: VM error {=str} ({=u8}) at pc {=u32} opcode {=u8:#04x}",
+                f.error.name(),
+                f.error.code(),
+                f.pc,
+                f.opcode
+            );
             let _ = write!(
                 con,
                 "\r\nguest: VM error {} ({}) at pc {} opcode {:#04x}; state DEGRADED\r\n",
@@ -190,7 +229,7 @@ fn run_guest(flash: &G4Flash) {
             );
             failsafe::apply(failsafe::Event::VmError(f.error.code()));
         }
-        Outcome::Stopped => {}
+        Outcome::Stopped => defmt::info!("guest: stopped"),
     }
 }
 
@@ -206,6 +245,7 @@ fn bootloader(flash: G4Flash) -> ! {
     let bl: &mut Bootloader<G4Flash> = unsafe {
         (*core::ptr::addr_of_mut!(BOOTLOADER)).write(Bootloader::new(flash, uid, time::now_ms()))
     };
+    defmt::info!("bootloader: Oracle on USART1");
     let mut tx = |frame: &[u8]| uart::write(frame);
     let mut activations = 0;
     let mut cmd = TestCommands::new();
@@ -222,6 +262,7 @@ fn bootloader(flash: G4Flash) -> ! {
         if bl.activations() != activations {
             activations = bl.activations();
             failsafe::apply(failsafe::Event::NewImage);
+            defmt::info!("bootloader: new image activated (#{=u32}), boots at the next reset", activations as u32);
         }
     }
 }
@@ -271,6 +312,15 @@ impl TestCommands {
 }
 
 fn report_fault(w: &[u32; 16]) {
+    defmt::warn!(
+        "fault record #{=u32}: kind {=u32} pc {=u32:#010x} lr {=u32:#010x} cfsr {=u32:#010x} hfsr {=u32:#010x}",
+        w[14],
+        w[1] & 0xFF,
+        w[8],
+        w[7],
+        w[10],
+        w[11]
+    );
     let kind = match w[1] & 0xFF {
         records::KIND_HARDFAULT => "HARDFAULT",
         records::KIND_PANIC => "PANIC",
@@ -289,6 +339,7 @@ unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
         records::KIND_HARDFAULT,
         [ef.r0(), ef.r1(), ef.r2(), ef.r3(), ef.r12(), ef.lr(), ef.pc(), ef.xpsr()],
     );
+    defmt::error!("HardFault at pc {=u32:#010x}; fault record stored, resetting", ef.pc());
     uart::write(b"\r\nHARDFAULT: fault record at 0x20000040; resetting\r\n");
     cortex_m::peripheral::SCB::sys_reset()
 }
@@ -297,6 +348,7 @@ unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
 fn panic(info: &core::panic::PanicInfo) -> ! {
     let line = info.location().map_or(0, |l| l.line());
     records::record_fault(records::KIND_PANIC, [line, 0, 0, 0, 0, 0, 0, 0]);
+    defmt::error!("panic at line {=u32}; fault record stored, resetting", line);
     uart::write(b"\r\nPANIC: fault record at 0x20000040; resetting\r\n");
     cortex_m::peripheral::SCB::sys_reset()
 }
