@@ -33,7 +33,7 @@ fn firmware_boots_and_prints_on_usart1() {
         matches!(r, Err(cockpit_harness::target::TargetError::NotLoaded)),
         "{r:?}"
     );
-    eprintln!("console: {:?}", String::from_utf8_lossy(t.console()));
+    eprintln!("transcript: {:?}", String::from_utf8_lossy(t.transcript()));
     eprintln!(
         "semihosting: {:?}",
         String::from_utf8_lossy(t.semihosting())
@@ -59,10 +59,17 @@ fn firmware_runs_a_shipped_program() {
         wall_timeout: Duration::from_secs(20),
     };
     let r = t.run(&budget).expect("runs");
-    let console = String::from_utf8_lossy(t.console()).into_owned();
-    eprintln!("run: {r:?}\nconsole: {console:?}");
-    assert!(console.contains("cockpit-fw"), "boot banner on USART1");
-    assert!(console.contains("guest: halted"), "{console}");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    eprintln!("run: {r:?}\ntranscript: {transcript:?}");
+    assert!(transcript.contains("cockpit-fw"), "boot banner on USART1");
+    assert!(transcript.contains("guest: halted"), "{transcript}");
+    // The console is the guest's output only, as on `sim`.
+    assert!(
+        t.console().starts_with(b"neg=-42 quot=-3 rem=-1\n")
+            && t.console().ends_with(b"divchain=24 unary=15\n"),
+        "{:?}",
+        String::from_utf8_lossy(t.console())
+    );
     assert_eq!(r.end, cockpit_harness::target::RunEnd::Halted);
     assert_eq!(
         t.read_u32(0x2000_0008).unwrap(),

@@ -27,7 +27,7 @@ const CHECK_EVERY: u64 = 1024;
 /// Cycles between returns to the run loop to evaluate the caller's `until` predicate (100 µs of
 /// board time at 170 MHz): often enough for timely stops, rare enough that leaving and
 /// re-entering unicorn costs nothing measurable.
-const PREDICATE_EVERY: u64 = 17_000;
+const PREDICATE_EVERY: u64 = 170_000;
 
 /// How a call to [`Mcu::run`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -105,7 +105,12 @@ pub struct EmuTarget {
     flash: Box<[u8]>,
     firmware: Firmware,
     inputs: Vec<(u8, bool)>,
+    /// Everything the firmware sent on USART1 in the last run.
+    transcript: Vec<u8>,
+    /// The guest's part of it (see [`guest_console`]).
     console: Vec<u8>,
+    /// The VM fault the last run ended with (telemetry, or the harness's budget stop).
+    fault: Option<Fault>,
     edges: Vec<PinEdge>,
     semihosting: Vec<u8>,
     last: Option<Snapshot>,
@@ -141,12 +146,20 @@ impl EmuTarget {
             flash: vec![0xFF; FLASH_SIZE].into_boxed_slice(),
             firmware,
             inputs: Vec::new(),
+            transcript: Vec::new(),
             console: Vec::new(),
+            fault: None,
             edges: Vec::new(),
             semihosting: Vec::new(),
             last: None,
             resets: 0,
         }
+    }
+
+    /// Everything the firmware sent on USART1 in the last run (boot banner, `guest:` status
+    /// lines, fault reports and the guest's output); [`Target::console`] is the guest's part.
+    pub fn transcript(&self) -> &[u8] {
+        &self.transcript
     }
 
     /// Semihosting output of the last run.
@@ -187,6 +200,28 @@ impl EmuTarget {
         let off = (TELEMETRY_ADDR - SRAM_BASE) as usize;
         telemetry::verify(sram.get(off..off + telemetry::SIZE)?).ok()
     }
+}
+
+/// The firmware's line before the guest runs.
+const GUEST_START: &[u8] = b"guest: running\r\n";
+/// The firmware's lines after the guest stops (each preceded by `\r\n`).
+const GUEST_ENDS: [&[u8]; 2] = [b"\r\nguest: halted after ", b"\r\nguest: VM error "];
+
+/// The guest's console output inside a USART1 transcript: the bytes after the firmware's
+/// `guest: running` line up to its closing `guest: halted …`/`guest: VM error …` line (or the
+/// end); empty if the guest never started. This is what `sim` reports as the console.
+pub fn guest_console(transcript: &[u8]) -> &[u8] {
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let Some(start) = find(transcript, GUEST_START).map(|i| i + GUEST_START.len()) else {
+        return &[];
+    };
+    let rest = &transcript[start..];
+    let end = GUEST_ENDS
+        .iter()
+        .filter_map(|m| find(rest, m))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
 }
 
 /// Reads the telemetry record from the running MCU.
@@ -306,7 +341,8 @@ impl Target for EmuTarget {
         let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
         drop(mcu);
         let tel = Self::telemetry(&sram);
-        self.console = periph.usart[0].tx.clone();
+        self.transcript = periph.usart[0].tx.clone();
+        self.console = guest_console(&self.transcript).to_vec();
         self.edges = periph.edges.clone();
         self.semihosting = periph.semihosting.clone();
         let budget_fault = |t: Option<&telemetry::TelemetryRecord>| {
@@ -332,6 +368,10 @@ impl Target for EmuTarget {
             // The firmware stopped without finishing a guest run (exit, idle, lockup).
             (_, Stop::Exit(_)) if !is_elf => RunEnd::Halted,
             _ => budget_fault(tel.as_ref()),
+        };
+        self.fault = match &end {
+            RunEnd::Fault(f) => Some(*f),
+            _ => None,
         };
         self.last = Some(Snapshot { sram, ccm, periph });
         Ok(RunReport {
@@ -389,19 +429,42 @@ impl Target for EmuTarget {
         Err(TargetError::Unmapped { addr })
     }
 
-    /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE). The firmware does not
-    /// publish the operand stack or the globals, so `stack` and `globals` are empty.
+    /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE), or `BUDGET_EXCEEDED` when
+    /// the harness stopped the run at its instruction or board-time budget (as `sim` reports
+    /// it). The firmware does not publish the operand stack or the globals, so `stack` and
+    /// `globals` are empty.
     fn vm_state(&mut self) -> Result<VmState, TargetError> {
         let tel = self.last.as_ref().and_then(|s| Self::telemetry(&s.sram));
-        let fault = tel.filter(|t| t.error_code != 0).map(|t| Fault {
-            error: VmError::from_code(t.error_code as u8).unwrap_or(VmError::BudgetExceeded),
-            pc: t.error_pc,
-            opcode: t.last_opcode as u8,
-        });
+        let fault = tel
+            .filter(|t| t.error_code != 0)
+            .map(|t| Fault {
+                error: VmError::from_code(t.error_code as u8).unwrap_or(VmError::BudgetExceeded),
+                pc: t.error_pc,
+                opcode: t.last_opcode as u8,
+            })
+            .or(self.fault);
         Ok(VmState {
             fault,
             stack: Vec::new(),
             globals: Vec::new(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::guest_console;
+
+    #[test]
+    fn guest_console_is_between_the_firmware_lines() {
+        let t = b"\r\ncockpit-fw 0.1.0\r\nguest: running\r\nhi\nno newline\r\nguest: halted after 3 instructions\r\n";
+        assert_eq!(guest_console(t), b"hi\nno newline");
+        let t = b"guest: running\r\nx\r\nguest: VM error DIV_BY_ZERO (3) at pc 1 opcode 0x10; state DEGRADED\r\n";
+        assert_eq!(guest_console(t), b"x");
+        assert_eq!(
+            guest_console(b"guest: running\r\nstill going"),
+            b"still going"
+        );
+        assert_eq!(guest_console(b"boot: no valid image\r\n"), b"");
     }
 }
