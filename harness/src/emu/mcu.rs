@@ -24,7 +24,7 @@ pub const CCM_ALIAS: u32 = 0x2001_8000;
 pub const CCM_SIZE: usize = 32 * 1024;
 /// Cycles between periodic checks (timers, pending exceptions, stop conditions).
 const CHECK_EVERY: u64 = 1024;
-/// Cycles between returns to the run loop to evaluate the caller's `until` predicate (100 µs of
+/// Cycles between returns to the run loop to evaluate the caller's `until` predicate (1 ms of
 /// board time at 170 MHz): often enough for timely stops, rare enough that leaving and
 /// re-entering unicorn costs nothing measurable.
 const PREDICATE_EVERY: u64 = 170_000;
@@ -40,7 +40,7 @@ pub enum Stop {
     Breakpoint(u8),
     /// The cycle limit was reached.
     Cycles,
-    /// The caller's `until` predicate said stop (checked every ~17 000 cycles).
+    /// The caller's `until` predicate said stop (checked every ~170 000 cycles = 1 ms).
     Predicate,
     /// The core locked up (a fault during HardFault, or a bad vector): message.
     Lockup,
@@ -286,7 +286,7 @@ impl<'a> Mcu<'a> {
 
     /// Runs until a stop condition: semihosting exit, idle USART polling (if enabled in
     /// [`Periph::idle_polls`]), `max_cycles` more cycles, `until()` returning true (checked
-    /// every ~17 000 cycles = 100 µs of board time), or a lockup. Resets (software or watchdog) reboot the core and
+    /// every ~170 000 cycles = 1 ms of board time), or a lockup. Resets (software or watchdog) reboot the core and
     /// continue. Errors: only emulator failures that are not guest faults.
     pub fn run(&mut self, max_cycles: u64, mut until: impl FnMut(&Self) -> bool) -> Stop {
         let limit = self.periph().cycles.saturating_add(max_cycles);
