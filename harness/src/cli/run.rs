@@ -17,6 +17,10 @@ use cockpit_harness::target::{Target, TargetInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::select::Selection;
+
+// The cross-board comparison (`--board sim,emu`).
+#[path = "../compare.rs"]
+mod compare;
 use super::{Outcome, store_runtime};
 
 /// Arguments of `cockpit run`.
@@ -26,7 +30,8 @@ pub struct RunArgs {
     /// `Cargo.toml`, `target/` and hidden entries, not following symlinked directories).
     #[arg(default_value = "test-plans")]
     paths: Vec<PathBuf>,
-    /// Board kind: `sim` (`emu` and `probe` are planned).
+    /// Board kind: `sim`, or `emu` (with the `emu` cargo feature); several separated by commas
+    /// (`sim,emu`) run every plan on each kind and report the observations that differ.
     #[arg(long, default_value = "sim")]
     board: String,
     /// Result database (SQLite; created if missing).
@@ -106,21 +111,40 @@ fn git_state(dir: &Path) -> (Option<String>, Option<String>, bool) {
 /// the JUnit file) is always produced; a result store that cannot be opened or written does not
 /// stop the run, but is an `Err` (exit 2) after the report.
 pub fn run(args: RunArgs) -> Outcome {
-    let make_board = board_factory(&args.board)?;
-    let mut jobs = args.selection.jobs(&args.paths)?;
-    let before = jobs.len();
-    jobs.retain(|j| match j {
-        Job::Plan(p) => p.boards.contains(&args.board),
-        Job::Invalid { .. } => true,
-    });
-    if jobs.len() < before {
-        eprintln!(
-            "skipping {} plan(s) not for board kind `{}`",
-            before - jobs.len(),
-            args.board
-        );
+    let kinds: Vec<String> = args
+        .board
+        .split(',')
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let mut factories = Vec::new();
+    for k in &kinds {
+        factories.push(board_factory(k)?);
     }
-    if jobs.is_empty() {
+    if kinds.is_empty() {
+        bail!("no board kind given");
+    }
+    let mut per_kind: Vec<Vec<Job>> = Vec::new();
+    let mut first_path: Option<PathBuf> = None;
+    for kind in &kinds {
+        let mut jobs = args.selection.jobs(&args.paths)?;
+        let before = jobs.len();
+        jobs.retain(|j| match j {
+            Job::Plan(p) => p.boards.contains(kind),
+            Job::Invalid { .. } => true,
+        });
+        if jobs.len() < before {
+            eprintln!(
+                "skipping {} plan(s) not for board kind `{kind}`",
+                before - jobs.len(),
+            );
+        }
+        if first_path.is_none() {
+            first_path = jobs.first().map(|j| j.path().to_path_buf());
+        }
+        per_kind.push(jobs);
+    }
+    let Some(first_path) = first_path else {
         bail!(
             "no test plans to run in {}{}",
             args.paths
@@ -130,69 +154,93 @@ pub fn run(args: RunArgs) -> Outcome {
                 .join(", "),
             args.selection.describe()
         );
-    }
+    };
     let threads = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
 
     // The plans' repository, which need not be the current directory.
-    let plan_dir = match jobs[0].path().parent() {
+    let plan_dir = match first_path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let (git_commit, commit_message, git_dirty) = git_state(&plan_dir);
-    let info = RunInfo {
-        git_commit,
-        commit_message,
-        git_dirty,
-        host: gethostname::gethostname().to_string_lossy().into_owned(),
-        board_kind: args.board.clone(),
-        board_id: args.board.clone(),
-        harness_version: env!("CARGO_PKG_VERSION").to_string(),
-        started_at_ms: now_ms(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-    };
     let rt = store_runtime()?;
     let mut store_errors: Vec<StoreError> = Vec::new();
-    let store = match rt.block_on(async {
-        let store = Store::open(&args.db).await?;
-        let run_id = store.begin_run(&info).await?;
-        Ok::<_, StoreError>((store, run_id))
-    }) {
-        Ok(opened) => Some(opened),
+    let store = match rt.block_on(Store::open(&args.db)) {
+        Ok(s) => Some(s),
         Err(e) => {
             store_errors.push(e);
             None
         }
     };
-
-    let progress = ProgressBar::new(jobs.len() as u64).with_style(
-        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
-            .expect("static template is valid")
-            .progress_chars("=> "),
-    );
-    let board = TargetInfo {
-        kind: args.board.clone(),
-        id: args.board.clone(),
-    };
-    let mut results: Vec<TestResult> = Vec::with_capacity(jobs.len());
-    runner::run_all(jobs, threads, &board, &make_board, |result| {
-        progress.set_message(format!("{} {}", result.test_name, result.verdict.as_str()));
-        progress.inc(1);
-        if let Some((store, run_id)) = &store
-            && let Err(e) = rt.block_on(store.record_test(*run_id, &result))
-        {
-            store_errors.push(e);
+    let mut results: Vec<TestResult> = Vec::new();
+    // One stored run per board kind: (run id, kind).
+    let mut runs: Vec<(i64, String)> = Vec::new();
+    for ((kind, make_board), jobs) in kinds.iter().zip(&factories).zip(per_kind) {
+        if jobs.is_empty() {
+            continue;
         }
-        results.push(result);
+        let info = RunInfo {
+            git_commit: git_commit.clone(),
+            commit_message: commit_message.clone(),
+            git_dirty,
+            host: gethostname::gethostname().to_string_lossy().into_owned(),
+            board_kind: kind.clone(),
+            board_id: kind.clone(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+            started_at_ms: now_ms(),
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        let run_id = match &store {
+            Some(store) => match rt.block_on(store.begin_run(&info)) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    store_errors.push(e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let progress = ProgressBar::new(jobs.len() as u64).with_style(
+            ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+                .expect("static template is valid")
+                .progress_chars("=> "),
+        );
+        let board = TargetInfo {
+            kind: kind.clone(),
+            id: kind.clone(),
+        };
+        runner::run_all(jobs, threads, &board, make_board, |result| {
+            progress.set_message(format!("{} {}", result.test_name, result.verdict.as_str()));
+            progress.inc(1);
+            if let (Some(store), Some(run_id)) = (&store, run_id)
+                && let Err(e) = rt.block_on(store.record_test(run_id, &result))
+            {
+                store_errors.push(e);
+            }
+            results.push(result);
+        });
+        progress.finish_and_clear();
+        if let Some(id) = run_id {
+            runs.push((id, kind.clone()));
+        }
+    }
+    // Plan, test, then the board kinds in the order given (the first is the comparison base).
+    let pos = |k: &str| kinds.iter().position(|x| x == k);
+    results.sort_by(|a, b| {
+        (&a.plan_path, &a.test_name, pos(&a.board.kind)).cmp(&(
+            &b.plan_path,
+            &b.test_name,
+            pos(&b.board.kind),
+        ))
     });
-    progress.finish_and_clear();
-    results.sort_by(|a, b| (&a.plan_path, &a.test_name).cmp(&(&b.plan_path, &b.test_name)));
     let summary = Summary::of(&results);
+    let diffs = (kinds.len() > 1).then(|| compare::differences(&results));
 
     // Report first: nothing the store does can lose it.
-    let run_id = store.as_ref().map(|(_, id)| *id);
+    let run_id = runs.first().map(|(id, _)| *id);
     if let Some(path) = &args.junit {
         let xml = report::junit(&results).context("rendering JUnit XML")?;
         std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))?;
@@ -200,12 +248,21 @@ pub fn run(args: RunArgs) -> Outcome {
     if args.json {
         let mut json = report::json(&results);
         json["run_id"] = run_id.into();
+        if kinds.len() > 1 {
+            json["run_ids"] = runs.iter().map(|(id, _)| *id).collect::<Vec<_>>().into();
+        }
+        if let Some(d) = &diffs {
+            json["differences"] = serde_json::to_value(d)?;
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         println!("{}", report::table(&results));
         let details = report::failure_details(&results);
         if !details.is_empty() {
             println!("\n{details}");
+        }
+        if let Some(d) = &diffs {
+            println!("\n{}", compare::render(d));
         }
     }
     // The closing line, on stdout unless stdout carries JSON.
@@ -215,13 +272,21 @@ pub fn run(args: RunArgs) -> Outcome {
         println!("{summary}");
     }
 
-    if let Some((store, run_id)) = store {
-        if let Err(e) = rt.block_on(store.finish_run(run_id, now_ms(), &summary)) {
-            store_errors.push(e);
+    if let Some(store) = store {
+        for (run_id, kind) in &runs {
+            let mut s = Summary::default();
+            for r in results.iter().filter(|r| &r.board.kind == kind) {
+                s.add(r.verdict);
+            }
+            if let Err(e) = rt.block_on(store.finish_run(*run_id, now_ms(), &s)) {
+                store_errors.push(e);
+            }
         }
         rt.block_on(store.close());
         if store_errors.is_empty() {
-            eprintln!("run {run_id} stored in {}", args.db.display());
+            for (run_id, _) in &runs {
+                eprintln!("run {run_id} stored in {}", args.db.display());
+            }
         }
     }
     if !store_errors.is_empty() {

@@ -157,7 +157,8 @@ impl EmuTarget {
     }
 
     /// Everything the firmware sent on USART1 in the last run (boot banner, `guest:` status
-    /// lines, fault reports and the guest's output); [`Target::console`] is the guest's part.
+    /// lines, fault reports and the guest's output); [`Target::console`] is the guest's part
+    /// (for a [`Firmware::Raw`] program: all of it).
     pub fn transcript(&self) -> &[u8] {
         &self.transcript
     }
@@ -342,7 +343,12 @@ impl Target for EmuTarget {
         drop(mcu);
         let tel = Self::telemetry(&sram);
         self.transcript = periph.usart[0].tx.clone();
-        self.console = guest_console(&self.transcript).to_vec();
+        // A raw (test) program's USART1 output is all its own.
+        self.console = if is_elf {
+            guest_console(&self.transcript).to_vec()
+        } else {
+            self.transcript.clone()
+        };
         self.edges = periph.edges.clone();
         self.semihosting = periph.semihosting.clone();
         let budget_fault = |t: Option<&telemetry::TelemetryRecord>| {
