@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use cockpit_harness::result::TestResult;
+use crate::result::TestResult;
 
 /// Relative tolerance for timing metrics.
 pub const TIMING_TOLERANCE: f64 = 0.05;
@@ -143,8 +143,8 @@ pub fn render(diffs: &[Difference]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cockpit_harness::result::{CheckKind, CheckResult, Metric, Verdict};
-    use cockpit_harness::target::TargetInfo;
+    use crate::result::{CheckKind, CheckResult, Metric, Verdict};
+    use crate::target::TargetInfo;
     use std::time::Duration;
 
     fn result(kind: &str, console: &str, global: &str, pulse: f64) -> TestResult {

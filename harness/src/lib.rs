@@ -8,10 +8,12 @@
 //! * [`target`]: the board trait; [`sim`] is the simulated board.
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
+//! * [`compare`]: observations that differ between board kinds (`--board sim,emu`).
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 //! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
 pub mod checks;
+pub mod compare;
 pub mod demo;
 pub mod discover;
 #[cfg(feature = "emu")]

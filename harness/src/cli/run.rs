@@ -6,6 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cockpit_harness::compare;
 use cockpit_harness::discover::Job;
 use cockpit_harness::plan::BOARD_KINDS;
 use cockpit_harness::report;
@@ -19,8 +20,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::select::Selection;
 
 // The cross-board comparison (`--board sim,emu`).
-#[path = "../compare.rs"]
-mod compare;
 use super::{Outcome, store_runtime};
 
 /// Arguments of `cockpit run`.
