@@ -1,5 +1,6 @@
-//! The `emu` board booting the real firmware ELF (skipped with a note when it is not built):
-//! boot banner on USART1, a shipped program run to HALT through the firmware.
+//! The `emu` board booting the real firmware ELF (skipped with a note when it is not built,
+//! except under CI, where `.ci/run` builds it and a missing ELF is a failure): boot banner on
+//! USART1, a shipped program run to HALT through the firmware.
 #![cfg(feature = "emu")]
 
 use std::time::Duration;
@@ -11,6 +12,10 @@ fn elf() -> Option<Firmware> {
     match Firmware::from_env() {
         Firmware::Elf(p) if p.exists() => Some(Firmware::Elf(p)),
         _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "firmware ELF not built (run firmware/setup-toolchain.sh and firmware/stm32g474/build.sh)"
+            );
             eprintln!("firmware ELF not built: skipped");
             None
         }
