@@ -7,6 +7,7 @@ use cockpit_vm::HostError;
 
 use crate::pins::{Pin, PinMode};
 use crate::telemetry::TelemetryRecord;
+use crate::vmsnap::VmSnapshot;
 
 /// One board's peripherals and time, as the hypervisor uses them.
 ///
@@ -50,6 +51,12 @@ pub trait Board {
     /// Stores the telemetry record where a debugger reads it
     /// ([`crate::telemetry::TELEMETRY_ADDR`]).
     fn publish_telemetry(&mut self, record: &TelemetryRecord);
+
+    /// Stores the VM snapshot record (stack and globals) where a debugger reads it
+    /// ([`crate::vmsnap::VM_SNAPSHOT_ADDR`]). Called by [`crate::run()`] when the guest starts
+    /// and when it stops (halt, fault, budget). Default: not published (a board that reads the
+    /// `Vm` directly, like `sim`, does not need it).
+    fn publish_vm_snapshot(&mut self, _snapshot: &VmSnapshot) {}
 }
 
 /// Why a flash read failed.

@@ -14,6 +14,7 @@
 //! Documented addresses and constants (see `README.md`):
 //! - [`PROGRAM_BANK_ADDR`] `0x0801_0000`, [`PROGRAM_BANK_SIZE`] 192 KiB;
 //! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1);
+//! - [`vmsnap::VM_SNAPSHOT_ADDR`] `0x2000_0100` (the VM's stack and globals when the guest stops);
 //! - [`CPU_HZ`] 170 MHz, the core clock the cycle model and the `sim` board assume.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod loader;
 pub mod pins;
 pub mod run;
 pub mod telemetry;
+pub mod vmsnap;
 
 pub use board::{Board, Flash, FlashError, SliceFlash, byte_range};
 pub use boot::{Bank, BootChoice};
@@ -39,6 +41,7 @@ pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load, load_boo
 pub use pins::{Pin, PinMode};
 pub use run::{Limits, Outcome, run};
 pub use telemetry::{TELEMETRY_ADDR, TelemetryRecord};
+pub use vmsnap::{VM_SNAPSHOT_ADDR, VmSnapshot};
 
 /// Core clock of the STM32G474 as the hypervisor configures it: 170 MHz (8 MHz HSE, PLL
 /// M=/2, N=85, R=/2). The unit of [`Board::account_cycles`].

@@ -5,6 +5,7 @@ use cockpit_vm::{Exit, Fault, Program, Vm, VmError};
 use crate::board::Board;
 use crate::host::VmHost;
 use crate::telemetry::{RunState, TelemetryRecord};
+use crate::vmsnap::VmSnapshot;
 
 /// Default number of guest instructions per slice (between telemetry updates and `keep_going`
 /// checks): 1 M, about 6–20 ms of modelled 170 MHz CPU time.
@@ -71,7 +72,8 @@ pub fn snapshot(vm: &Vm, program: &Program<'_>, state: RunState) -> TelemetryRec
 /// halts, faults, exhausts `limits`, or `keep_going` returns `false` between slices.
 ///
 /// Each slice executes at most `limits.slice` instructions; the telemetry record is published on
-/// the board before the first slice, after every slice and at the end. Budgets: when the VM's instruction count reaches
+/// the board before the first slice, after every slice and at the end; the VM snapshot record
+/// ([`VmSnapshot`]: stack and globals) before the first slice and when the guest stops. Budgets: when the VM's instruction count reaches
 /// `limits.max_instructions`, or board time reaches `time_limit_us` after the start, the VM is
 /// stopped with `BUDGET_EXCEEDED` ([`Vm::stop_with`]). Board time is checked precisely at HAL
 /// calls (see [`VmHost`]) and otherwise between slices, so a compute-only stretch can overrun the
@@ -89,12 +91,14 @@ pub fn run<B: Board>(
     let slice = u64::from(limits.slice.max(1));
     host.board()
         .publish_telemetry(&snapshot(vm, program, RunState::Running));
+    host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
     loop {
         let done = vm.instructions();
         if done >= limits.max_instructions || host.past_deadline() {
             let fault = vm.stop_with(VmError::BudgetExceeded);
             host.board()
                 .publish_telemetry(&snapshot(vm, program, RunState::Faulted));
+            host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
             return Outcome::Faulted(fault);
         }
         let n = slice.min(limits.max_instructions - done);
@@ -102,6 +106,7 @@ pub fn run<B: Board>(
             Ok(Exit::Halted) => {
                 host.board()
                     .publish_telemetry(&snapshot(vm, program, RunState::Halted));
+                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 return Outcome::Halted;
             }
             Ok(Exit::Yielded) => {
@@ -114,6 +119,7 @@ pub fn run<B: Board>(
             Err(fault) => {
                 host.board()
                     .publish_telemetry(&snapshot(vm, program, RunState::Faulted));
+                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 return Outcome::Faulted(fault);
             }
         }

@@ -128,11 +128,22 @@ impl Board for G4Board {
     }
 
     fn delay_us(&mut self, us: u64) {
+        // Sleep with `wfi` between SysTick interrupts (one per ms) while more than 1 ms
+        // remains — the core stops instead of spinning (power; the emu board skips the idle
+        // cycles) — then finish the sub-ms remainder on CYCCNT. SysTick always wakes the core
+        // within 1 ms, so the sleep never overshoots `end`.
         let end = time::now_us().saturating_add(us);
-        while time::now_us() < end {
+        loop {
             // A guest waiting in delay() is alive: keep the watchdog fed.
             touch();
             watchdog::feed();
+            let now = time::now_us();
+            if now >= end {
+                break;
+            }
+            if end - now > 1_000 {
+                cortex_m::asm::wfi();
+            }
         }
         touch();
     }
@@ -143,5 +154,9 @@ impl Board for G4Board {
 
     fn publish_telemetry(&mut self, record: &TelemetryRecord) {
         crate::records::publish_telemetry(record);
+    }
+
+    fn publish_vm_snapshot(&mut self, snapshot: &cockpit_hypervisor::VmSnapshot) {
+        crate::records::publish_vm_snapshot(snapshot);
     }
 }

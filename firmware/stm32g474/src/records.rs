@@ -2,6 +2,9 @@
 //! cycles): the telemetry record, the fault record and the fail-safe (boot) record, each with a
 //! magic word and an XOR checksum so that power-on garbage is never taken for a record.
 //!
+//! **VM snapshot record** @ `0x2000_0100` (101 LE u32, `cockpit_hypervisor::vmsnap`): magic,
+//! version, stack depth, stored count, the top 32 stack words, the 64 globals, XOR checksum.
+//!
 //! **Fault record** @ `0x2000_0040` (16 LE u32, [`FAULT_ADDR`]):
 //!
 //! | Word | Off | Field |
@@ -30,6 +33,7 @@
 //! | 7 | 0x1C | CHECKSUM: XOR of words 0–6 |
 
 use cockpit_hypervisor::telemetry::{TelemetryRecord, WORDS};
+use cockpit_hypervisor::vmsnap::{self, VmSnapshot};
 
 /// Address of the fault record.
 pub const FAULT_ADDR: u32 = 0x2000_0040;
@@ -73,6 +77,22 @@ pub fn publish_telemetry(r: &TelemetryRecord) {
     let p = core::ptr::addr_of_mut!(COCKPIT_TELEMETRY).cast::<u32>();
     for (i, w) in r.to_words().into_iter().enumerate() {
         // SAFETY: `i < WORDS`; the record is only written from the main thread.
+        unsafe { core::ptr::write_volatile(p.add(i), w) };
+    }
+}
+
+#[used]
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".cockpit_vm")]
+static mut COCKPIT_VM: [u32; vmsnap::WORDS] = [0; vmsnap::WORDS];
+
+const _: () = assert!(vmsnap::VM_SNAPSHOT_ADDR == BOOT_ADDR + 0x80);
+
+/// Stores the VM snapshot record at 0x2000_0100 (volatile word writes, checksum last).
+pub fn publish_vm_snapshot(s: &VmSnapshot) {
+    let p = core::ptr::addr_of_mut!(COCKPIT_VM).cast::<u32>();
+    for (i, w) in s.encode().into_iter().enumerate() {
+        // SAFETY: `i < vmsnap::WORDS`; the record is only written from the main thread.
         unsafe { core::ptr::write_volatile(p.add(i), w) };
     }
 }

@@ -341,10 +341,50 @@ impl<'a> Mcu<'a> {
             if c.p.cycles >= c.cycle_limit {
                 return Stop::Cycles;
             }
-            if std::mem::take(&mut c.want_predicate) && until(self) {
-                return Stop::Predicate;
+            if std::mem::take(&mut c.want_predicate) {
+                if until(self) {
+                    return Stop::Predicate;
+                }
+                continue;
+            }
+            // Nothing asked for this stop: unicorn ends `emu_start` after a `wfi` (EXCP_HLT,
+            // PC past the instruction).
+            let pc = self.reg(RegisterARM::PC);
+            let mut ins = [0u8; 2];
+            if self.mem_read(pc.wrapping_sub(2) & !1, &mut ins).is_ok()
+                && u16::from_le_bytes(ins) == WFI
+            {
+                self.sleep_until_event();
             }
         }
+    }
+}
+
+/// Thumb `wfi` (16-bit encoding).
+const WFI: u16 = 0xBF30;
+
+impl Mcu<'_> {
+    /// `wfi`: the core sleeps until an exception is pending. The only wake-up sources the
+    /// firmware enables are timers, so the clock jumps straight to the next SysTick wrap
+    /// (bounded by the cycle limit, the next predicate check and the watchdog deadline) instead
+    /// of executing idle cycles; an exception already pending wakes it at once.
+    fn sleep_until_event(&mut self) {
+        let c = self.uc.get_data_mut();
+        c.p.tick();
+        let current = c.p.active.last().map_or(256, |a| a.1);
+        if c.p.next_exception(current).is_some() {
+            c.next_check = 0;
+            return;
+        }
+        let mut wake = c.cycle_limit.min(c.next_predicate.max(c.p.cycles + 1));
+        if c.p.systick.csr & 3 == 3 {
+            wake = wake.min(c.p.systick.next_wrap);
+        }
+        if c.p.iwdg.running {
+            wake = wake.min(c.p.iwdg.deadline);
+        }
+        c.p.cycles = c.p.cycles.max(wake);
+        c.next_check = 0;
     }
 }
 

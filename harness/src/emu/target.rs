@@ -13,6 +13,7 @@ use cockpit_hypervisor::boot::{self, Bank, BootChoice};
 use cockpit_hypervisor::flash::MemFlash;
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::telemetry::{self, RunState, TELEMETRY_ADDR};
+use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
 use cockpit_vm::{Fault, VmError};
 
@@ -200,6 +201,12 @@ impl EmuTarget {
     fn telemetry(sram: &[u8]) -> Option<telemetry::TelemetryRecord> {
         let off = (TELEMETRY_ADDR - SRAM_BASE) as usize;
         telemetry::verify(sram.get(off..off + telemetry::SIZE)?).ok()
+    }
+
+    /// The VM snapshot record in an SRAM image, if valid.
+    fn vm_snapshot(sram: &[u8]) -> Option<VmSnapshot> {
+        let off = (VM_SNAPSHOT_ADDR - SRAM_BASE) as usize;
+        VmSnapshot::decode_bytes(sram.get(off..off + vmsnap::SIZE)?).ok()
     }
 }
 
@@ -437,8 +444,11 @@ impl Target for EmuTarget {
 
     /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE), or `BUDGET_EXCEEDED` when
     /// the harness stopped the run at its instruction or board-time budget (as `sim` reports
-    /// it). The firmware does not publish the operand stack or the globals, so `stack` and
-    /// `globals` are empty.
+    /// it). The operand stack and the globals come from the firmware's VM snapshot record at
+    /// `VM_SNAPSHOT_ADDR` (written when the guest starts and stops); empty when there is no
+    /// valid record (no guest ran, or the harness stopped it mid-run: then the record shows the
+    /// start state and is ignored unless the guest stopped). A stack deeper than
+    /// `vmsnap::STACK_WORDS` is reported as its top `STACK_WORDS` entries.
     fn vm_state(&mut self) -> Result<VmState, TargetError> {
         let tel = self.last.as_ref().and_then(|s| Self::telemetry(&s.sram));
         let fault = tel
@@ -449,10 +459,21 @@ impl Target for EmuTarget {
                 opcode: t.last_opcode as u8,
             })
             .or(self.fault);
+        let stopped = tel.is_some_and(|t| {
+            matches!(
+                RunState::from_u32(t.state),
+                Some(RunState::Halted | RunState::Faulted)
+            )
+        });
+        let snap = self
+            .last
+            .as_ref()
+            .filter(|_| stopped)
+            .and_then(|s| Self::vm_snapshot(&s.sram));
         Ok(VmState {
             fault,
-            stack: Vec::new(),
-            globals: Vec::new(),
+            stack: snap.map_or_else(Vec::new, |v| v.stack().to_vec()),
+            globals: snap.map_or_else(Vec::new, |v| v.globals.to_vec()),
         })
     }
 }
