@@ -63,12 +63,14 @@ pub enum Error {
     Serve(#[source] std::io::Error),
 }
 
-/// Opens the result store at `db` for the dashboard: a pool of read-mostly connections in WAL
-/// mode (so `cockpit run` can keep writing), `synchronous=NORMAL`, foreign keys on and a
-/// [`BUSY_TIMEOUT`]. The file is created if missing, and every migration of `migrations/` not
-/// yet applied is applied (acknowledgements, indices, …).
+/// Opens the result store at `db`: a pool of connections in WAL mode (so readers and the
+/// writer of `cockpit run` coexist), `synchronous=NORMAL`, foreign keys on and a
+/// [`BUSY_TIMEOUT`]. The file is created if missing, and every migration of `migrations/` not yet
+/// applied is applied. The one way to open the store: the harness's `Store` and the dashboard
+/// both use it, so they can open the same file at the same time (see [`migrate`]).
 ///
-/// Errors: [`Error::Open`], [`Error::Migrate`].
+/// Errors: [`Error::Open`] (not a database, no permission, locked for longer than
+/// [`BUSY_TIMEOUT`]), [`Error::Migrate`] (e.g. a file written by a newer harness).
 pub async fn open_pool(db: &Path) -> Result<SqlitePool, Error> {
     let opts = SqliteConnectOptions::new()
         .filename(db)
@@ -77,24 +79,68 @@ pub async fn open_pool(db: &Path) -> Result<SqlitePool, Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(BUSY_TIMEOUT);
-    let pool = SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(opts)
-        .await
-        .map_err(|source| Error::Open {
-            path: db.to_owned(),
-            source,
-        })?;
-    // sqlx's SQLite migrator takes no lock: a harness opening the same fresh file at once can
-    // win the race, and the loser fails with "table already exists". A second pass then finds
-    // everything applied; a real problem fails twice.
-    if MIGRATOR.run(&pool).await.is_err() {
-        MIGRATOR.run(&pool).await.map_err(|source| Error::Migrate {
-            path: db.to_owned(),
-            source,
-        })?;
-    }
+    let open_err = |source| Error::Open {
+        path: db.to_owned(),
+        source,
+    };
+    let pool = connect(opts).await.map_err(open_err)?;
+    migrate(&pool, db).await?;
     Ok(pool)
+}
+
+/// Connects, retrying for up to [`BUSY_TIMEOUT`] while another opener holds the file: when two
+/// connections switch a fresh file to WAL at the same moment, SQLite answers `SQLITE_BUSY` at
+/// once, without waiting in its busy handler.
+async fn connect(opts: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let start = std::time::Instant::now();
+    loop {
+        match SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(opts.clone())
+            .await
+        {
+            Err(e) if is_busy(&e) && start.elapsed() < BUSY_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether `e` is SQLite's `SQLITE_BUSY` (5) or `SQLITE_LOCKED` (6).
+fn is_busy(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("5" | "6")))
+}
+
+/// Applies the pending migrations while holding an exclusive advisory lock (`flock`) on the
+/// database file, so that concurrent openers — other processes or threads — apply them one at
+/// a time: sqlx's SQLite migrator takes no lock of its own, and two openers of a fresh file
+/// would otherwise both create the same tables. SQLite's own locks are POSIX record locks, which
+/// `flock` does not touch. Waiting is asynchronous (`try_lock` and a short sleep), so an opener
+/// never blocks the runtime thread that the lock holder may need.
+///
+/// Errors: [`Error::Open`] if the lock cannot be taken, [`Error::Migrate`].
+async fn migrate(pool: &SqlitePool, db: &Path) -> Result<(), Error> {
+    let open_err = |e: std::io::Error| Error::Open {
+        path: db.to_owned(),
+        source: sqlx::Error::Io(e),
+    };
+    let file = std::fs::File::open(db).map_err(open_err)?;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(open_err(e)),
+        }
+    }
+    let result = MIGRATOR.run(pool).await;
+    drop(file); // releases the lock
+    result.map_err(|source| Error::Migrate {
+        path: db.to_owned(),
+        source,
+    })
 }
 
 /// The whole dashboard application over `pool`: HTML pages, the JSON API under `/api/` and the

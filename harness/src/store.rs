@@ -17,20 +17,15 @@
 //! timeout, so a dashboard can read while a run writes, and two runs can share one file.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Serialize;
 use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::result::{CheckKind, CheckResult, Metric, Summary, TestResult, Verdict};
 
-/// The migrations in the repo-root `migrations/` folder, embedded at compile time.
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
-
 /// How long a statement waits for another connection's lock before failing with "database is
 /// locked".
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub use cockpit_dashboard::BUSY_TIMEOUT;
 
 /// Errors of the result store. Each names the database file and the operation that failed.
 #[derive(Debug, thiserror::Error)]
@@ -184,7 +179,9 @@ pub struct Store {
 
 impl Store {
     /// Opens the SQLite database at `path`, creating the file (and its folder) if missing, and
-    /// applies any schema migration not yet applied. Reopening an up-to-date file applies none.
+    /// applies any schema migration not yet applied, through `cockpit_dashboard::open_pool` (the
+    /// one way the store is opened, safe against concurrent openers). Reopening an up-to-date
+    /// file applies none.
     ///
     /// Errors: [`StoreError::CreateDir`], [`StoreError::Open`] (not a database, no permission),
     /// [`StoreError::Migrate`] (e.g. a file written by a newer harness).
@@ -197,33 +194,20 @@ impl Store {
                 source,
             })?;
         }
-        let opts = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts)
+        let pool = cockpit_dashboard::open_pool(path)
             .await
-            .map_err(|source| StoreError::Open {
-                path: path.to_owned(),
-                source,
-            })?;
-        // Two harnesses opening a fresh file at once can race on the first migration (sqlx's
-        // SQLite migrator takes no lock): the loser fails with "table already exists". Running
-        // the migrator again then finds everything applied; a real problem fails twice.
-        if MIGRATOR.run(&pool).await.is_err() {
-            MIGRATOR
-                .run(&pool)
-                .await
-                .map_err(|source| StoreError::Migrate {
+            .map_err(|e| match e {
+                cockpit_dashboard::Error::Migrate { path, source } => {
+                    StoreError::Migrate { path, source }
+                }
+                cockpit_dashboard::Error::Open { path, source } => {
+                    StoreError::Open { path, source }
+                }
+                other => StoreError::Open {
                     path: path.to_owned(),
-                    source,
-                })?;
-        }
+                    source: sqlx::Error::Configuration(other.to_string().into()),
+                },
+            })?;
         Ok(Store {
             pool,
             path: path.to_owned(),
@@ -574,6 +558,7 @@ fn parse_kind(s: &str) -> Option<CheckKind> {
 mod tests {
     use super::*;
     use crate::target::TargetInfo;
+    use std::time::Duration;
 
     fn info(started_at_ms: i64, commit: &str, board_kind: &str) -> RunInfo {
         RunInfo {
@@ -869,7 +854,10 @@ mod tests {
                     .fetch_all(&store.pool)
                     .await
                     .unwrap();
-            let want: Vec<(i64, bool)> = MIGRATOR.iter().map(|m| (m.version, true)).collect();
+            let want: Vec<(i64, bool)> = cockpit_dashboard::MIGRATOR
+                .iter()
+                .map(|m| (m.version, true))
+                .collect();
             assert_eq!(applied, want);
             assert!(
                 store.run(run).await.unwrap().is_some(),
