@@ -14,6 +14,7 @@ mod regressions;
 mod run;
 mod select;
 mod serve;
+mod text;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -12,6 +12,7 @@ use clap::{Args, Subcommand};
 use cockpit_dashboard::regress::{self, CommitPoint, Direction, Options, Regression};
 use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 
+use super::text::{short_commit, value_text};
 use super::{Outcome, store_runtime};
 
 /// Arguments of `cockpit regressions`.
@@ -155,25 +156,11 @@ fn table(rows: &[&Regression]) -> Table {
 
 /// `abc1234567 (run 3)..def4567890 (run 7)`: commits cut to 10 characters, `-` when unknown.
 fn range_text(last_good: Option<&CommitPoint>, first_bad: &CommitPoint) -> String {
-    let point = |p: &CommitPoint| {
-        let c: String = p
-            .commit
-            .as_deref()
-            .map_or_else(|| "-".to_string(), |c| c.chars().take(10).collect());
-        format!("{c} (run {})", p.run_id)
-    };
+    let point =
+        |p: &CommitPoint| format!("{} (run {})", short_commit(p.commit.as_deref()), p.run_id);
     match last_good {
         Some(g) => format!("{}..{}", point(g), point(first_bad)),
         None => format!("..{}", point(first_bad)),
-    }
-}
-
-/// Whole numbers as integers, others to three significant decimals.
-fn value_text(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{v:.0}")
-    } else {
-        format!("{v:.3}")
     }
 }
 
@@ -195,7 +182,5 @@ mod tests {
         };
         assert_eq!(range_text(Some(&a), &b), "0123456789 (run 3)..- (run 7)");
         assert_eq!(range_text(None, &a), "..0123456789 (run 3)");
-        assert_eq!(value_text(3.0), "3");
-        assert_eq!(value_text(2.5), "2.500");
     }
 }
