@@ -333,6 +333,18 @@ impl<T: Transport> Ctx<'_, T> {
         passed
     }
 
+    /// Drops unread input (earlier answers), then sends `bytes` as they are.
+    fn send_fresh(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.client.discard_input().map_err(|e| e.to_string())?;
+        self.client.send_raw(bytes).map_err(|e| e.to_string())
+    }
+
+    /// Drops unread input (earlier answers), then sends `request` in a frame.
+    fn send_request_fresh(&mut self, request: &pb::BootloaderRequest) -> Result<(), String> {
+        self.client.discard_input().map_err(|e| e.to_string())?;
+        self.client.send_request(request).map_err(|e| e.to_string())
+    }
+
     fn response_timeout(&self) -> Duration {
         // Reads go through wall time; give the device its frame timeout on top.
         self.timeouts.response + Duration::from_millis(u64::from(limits::FRAME_TIMEOUT_MS))
@@ -519,17 +531,13 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                 let mut f = frame(&handshake_request(c.next_seq()).encode_to_vec())?;
                 let n = f.len();
                 f[n - 3] ^= 0xFF;
-                c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client.send_raw(&f).map_err(|e| e.to_string())?;
+                c.send_fresh(&f)?;
                 c.expect_report(E::CommCrcMismatch, R::ErrorCommunication, 0)
             }) && ctx.step("handshake", Ctx::handshake);
         }
         "partial_frame_timeout" => {
             let _ = ctx.step("partial frame, idle → COMM_TIMEOUT", |c| {
-                c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client
-                    .send_raw(&[0x7E, 0x00, 0x20])
-                    .map_err(|e| e.to_string())?;
+                c.send_fresh(&[0x7E, 0x00, 0x20])?;
                 c.bench.wait(c.cfg.partial_idle);
                 c.expect_report(E::CommTimeout, R::ErrorCommunication, 0)
             }) && ctx.step("handshake", Ctx::handshake)
@@ -538,10 +546,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                     |c| {
                         let seq = c.next_seq();
                         let f = frame(&handshake_request(seq).encode_to_vec())?;
-                        c.client.discard_input().map_err(|e| e.to_string())?;
-                        c.client
-                            .send_raw(&[0x7E, 0x00, 0x20, 0x01])
-                            .map_err(|e| e.to_string())?;
+                        c.send_fresh(&[0x7E, 0x00, 0x20, 0x01])?;
                         c.bench.wait(Duration::from_millis(
                             u64::from(limits::FRAME_TIMEOUT_MS) + 100,
                         ));
@@ -555,10 +560,9 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                     |c| {
                         let seq = c.next_seq();
                         let f = frame(&handshake_request(seq).encode_to_vec())?;
-                        c.client.discard_input().map_err(|e| e.to_string())?;
                         let mut bytes = vec![0x7E, 0x00, 0x20, 0x01];
                         bytes.extend_from_slice(&f);
-                        c.client.send_raw(&bytes).map_err(|e| e.to_string())?;
+                        c.send_fresh(&bytes)?;
                         let first =
                             c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
                         expect_handshake(c, seq).map(|h| format!("{first}; {h}"))
@@ -611,8 +615,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                         (x >> 24) as u8
                     })
                     .collect();
-                c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client.send_raw(&garbage).map_err(|e| e.to_string())?;
+                c.send_fresh(&garbage)?;
                 c.bench.wait(Duration::from_secs(1));
                 let mut reports = 0;
                 loop {
@@ -639,10 +642,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
         }
         "oversize_length" => {
             let _ = ctx.step("LEN 1025 → COMM_FRAMING_ERROR", |c| {
-                c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client
-                    .send_raw(&[0x7E, 0x04, 0x01])
-                    .map_err(|e| e.to_string())?;
+                c.send_fresh(&[0x7E, 0x04, 0x01])?;
                 let r = c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
                 c.client.send_raw(&[0u8; 16]).map_err(|e| e.to_string())?;
                 Ok(r)
@@ -652,8 +652,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
             let _ = ctx.step("truncated handshake payload → COMM_FRAMING_ERROR", |c| {
                 let payload = handshake_request(c.next_seq()).encode_to_vec();
                 let f = frame(&payload[..20])?;
-                c.client.discard_input().map_err(|e| e.to_string())?;
-                c.client.send_raw(&f).map_err(|e| e.to_string())?;
+                c.send_fresh(&f)?;
                 let r = c.expect_report(E::CommFramingError, R::ErrorCommunication, 0)?;
                 if !r.contains("protobuf decode failed") {
                     return Err(format!("expected \"protobuf decode failed\", got {r}"));
@@ -665,10 +664,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
             let _ = ctx.step("handshake", Ctx::handshake)
                 && ctx.step("prepare with id s+5 → INVALID_SEQUENCE", |c| {
                     let bad = c.client.last_sequence_id().wrapping_add(5);
-                    c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client
-                        .send_request(&prepare_request(bad, c.cfg.image.len() as u32))
-                        .map_err(|e| e.to_string())?;
+                    c.send_request_fresh(&prepare_request(bad, c.cfg.image.len() as u32))?;
                     c.expect_report(E::InvalidSequence, R::ErrorInvalidRequest, bad)
                 })
                 && ctx.step(
@@ -676,8 +672,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                     |c| {
                         let seq = c.next_seq();
                         let req = prepare_request(seq, c.cfg.image.len() as u32);
-                        c.client.discard_input().map_err(|e| e.to_string())?;
-                        c.client.send_request(&req).map_err(|e| e.to_string())?;
+                        c.send_request_fresh(&req)?;
                         let first = c
                             .client
                             .read_response(c.timeouts.prepare)
@@ -703,10 +698,7 @@ fn run_single<T: Transport>(name: &str, ctx: &mut Ctx<'_, T>) -> Option<String> 
                 )
                 && ctx.step("stale id s → INVALID_SEQUENCE", |c| {
                     let stale = c.client.last_sequence_id().wrapping_sub(1);
-                    c.client.discard_input().map_err(|e| e.to_string())?;
-                    c.client
-                        .send_request(&prepare_request(stale, 1))
-                        .map_err(|e| e.to_string())?;
+                    c.send_request_fresh(&prepare_request(stale, 1))?;
                     c.expect_report(E::InvalidSequence, R::ErrorInvalidRequest, stale)
                 });
         }
@@ -821,8 +813,7 @@ fn send_and_expect_invalid<T: Transport>(
     seq: u32,
 ) -> StepResult {
     let f = frame(payload)?;
-    c.client.discard_input().map_err(|e| e.to_string())?;
-    c.client.send_raw(&f).map_err(|e| e.to_string())?;
+    c.send_fresh(&f)?;
     let r = c
         .client
         .read_response(c.response_timeout())

@@ -1604,14 +1604,21 @@ impl<'r, 's> Gen<'r, 's> {
         }
     }
 
-    fn array_len_of(&self, id: u8) -> u32 {
-        self.globals
-            .values()
-            .find_map(|g| match g {
-                GlobalSym::Array(a) if a.id == id => Some(a.len),
-                _ => None,
-            })
-            .unwrap_or(MAX_ARRAY_LEN)
+    /// The array `id` with elements of type `elem`, as the target of a store.
+    fn writable_array(&self, id: u8, elem: DeclTy) -> GlobalArray {
+        GlobalArray {
+            id,
+            elem,
+            len: self
+                .globals
+                .values()
+                .find_map(|g| match g {
+                    GlobalSym::Array(a) if a.id == id => Some(a.len),
+                    _ => None,
+                })
+                .unwrap_or(MAX_ARRAY_LEN),
+            is_const: false,
+        }
     }
 
     /// `target = value` / `target op= value`. Pushes the assigned value if `needed`.
@@ -1650,12 +1657,7 @@ impl<'r, 's> Gen<'r, 's> {
                 ty.value_ty()
             }
             Place::Array(id, elem, index) => {
-                let a = GlobalArray {
-                    id,
-                    elem,
-                    len: self.array_len_of(id),
-                    is_const: false,
-                };
+                let a = self.writable_array(id, elem);
                 match op {
                     None if !needed => {
                         self.converted(value, elem);
@@ -1752,12 +1754,7 @@ impl<'r, 's> Gen<'r, 's> {
                 ty.value_ty()
             }
             Place::Array(id, elem, index) => {
-                let a = GlobalArray {
-                    id,
-                    elem,
-                    len: self.array_len_of(id),
-                    is_const: false,
-                };
+                let a = self.writable_array(id, elem);
                 self.array_update(&a, index, Keep::Old, |g| {
                     g.push_const(1);
                     g.arith(op, elem.value_ty(), Ty::Int);
