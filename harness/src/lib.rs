@@ -9,6 +9,7 @@
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
 //! * [`compare`]: observations that differ between board kinds (`--board sim,emu`).
+//! * [`rtt`]: the firmware's defmt log over RTT, read from target memory and decoded.
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 //! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
@@ -23,6 +24,7 @@ pub mod program;
 pub mod regmap;
 pub mod report;
 pub mod result;
+pub mod rtt;
 pub mod runner;
 pub mod sim;
 pub mod store;

@@ -58,7 +58,6 @@
 
 pub mod mcu;
 pub mod periph;
-pub mod rtt;
 pub mod target;
 
 pub use mcu::{Mcu, Stop};
