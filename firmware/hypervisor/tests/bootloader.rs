@@ -398,11 +398,24 @@ fn session_timeout_fires_on_poll() {
     ));
     assert!(d.poll(49_999).is_empty());
     assert!(d.bl.in_session());
+    // A retransmission of it (same id and bytes, answered from the cache) refreshes it too.
+    d.now = 40_000;
+    let again = d.req(
+        d.seq,
+        pb::RequestKind::DeviceInfo(pb::DeviceInfoRequest::default()),
+    );
+    assert!(matches!(
+        again.response,
+        Some(pb::ResponseKind::DeviceInfo(_))
+    ));
+    assert_eq!(d.bl.next_deadline(), Some(70_000));
+    assert!(d.poll(69_999).is_empty());
+    assert!(d.bl.in_session());
     // A rejected one does not.
-    d.now = 45_000;
+    d.now = 65_000;
     let r = d.req(d.seq + 5, prepare(8));
     assert_report(&r, E::InvalidSequence, R::ErrorInvalidRequest, d.seq + 5);
-    assert!(d.poll(50_000).is_empty(), "session expiry is silent");
+    assert!(d.poll(70_000).is_empty(), "session expiry is silent");
     assert!(!d.bl.in_session(), "fired by poll alone, with no byte");
     assert_eq!(d.bl.next_deadline(), None);
     let r = d.req(d.seq + 1, data(0, &[1; 8]));
