@@ -411,6 +411,11 @@ impl<T: Transport> Client<T> {
         &mut self.transport
     }
 
+    /// Ends the client and returns its transport (e.g. to take a simulated device back).
+    pub fn into_transport(self) -> T {
+        self.transport
+    }
+
     /// The current session's handshake, if any.
     pub fn session(&self) -> Option<&HandshakeInfo> {
         self.session.as_ref()

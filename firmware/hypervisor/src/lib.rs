@@ -19,6 +19,9 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod board;
 pub mod boot;
 pub mod bootloader;
@@ -27,6 +30,8 @@ pub mod failsafe;
 pub mod flash;
 pub mod host;
 pub mod loader;
+#[cfg(feature = "std")]
+pub mod loopback;
 pub mod pins;
 pub mod run;
 pub mod telemetry;

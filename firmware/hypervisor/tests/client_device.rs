@@ -9,56 +9,22 @@
 
 mod common;
 
-use std::collections::VecDeque;
-use std::io;
 use std::time::Duration;
 
 use cockpit_hypervisor::boot::{self, BootChoice};
+use cockpit_hypervisor::loopback::Loopback;
 use cockpit_hypervisor::{Bootloader, Flash};
-use cockpit_oracle::client::{Client, ClientError, Timeouts, Transport};
+use cockpit_oracle::client::{Client, ClientError, Timeouts};
 use cockpit_oracle::{crc32, pb};
 use cockpit_vm::CvbcWriter;
 use cockpit_vm::isa::Instruction;
 use common::{UID, VecFlash};
 use proptest::prelude::*;
 
-/// Bytes written by the client go straight into the bootloader (1 ms of virtual time per
-/// write); its response frames queue up for `recv`.
-struct Loopback {
-    device: Bootloader<VecFlash>,
-    now: u64,
-    rx: VecDeque<u8>,
-}
-
-impl Transport for Loopback {
-    fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.now += 1;
-        let rx = &mut self.rx;
-        self.device
-            .receive(bytes, self.now, &mut |f: &[u8]| rx.extend(f));
-        Ok(())
-    }
-    fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<usize> {
-        let n = buf.len().min(self.rx.len());
-        for (dst, b) in buf.iter_mut().zip(self.rx.drain(..n)) {
-            *dst = b;
-        }
-        Ok(n)
-    }
-    fn discard_input(&mut self) -> io::Result<()> {
-        self.rx.clear();
-        Ok(())
-    }
-}
-
-fn client(flash: VecFlash) -> Client<Loopback> {
+fn client(flash: VecFlash) -> Client<Loopback<VecFlash>> {
     let t = Duration::from_millis(50);
     Client::new(
-        Loopback {
-            device: Bootloader::new(flash, UID, 0),
-            now: 0,
-            rx: VecDeque::new(),
-        },
+        Loopback::new(Bootloader::new(flash, UID, 0)),
         Timeouts {
             response: t,
             prepare: t,

@@ -642,48 +642,17 @@ fn runs_reset_observations_and_targets_run_in_parallel() {
 // ---------------------------------------------------------------- Oracle bootloader, power loss
 
 mod power_loss {
-    use std::collections::VecDeque;
-    use std::io;
     use std::time::Duration;
 
     use cockpit_hypervisor::boot::{self, Bank, BootChoice};
+    use cockpit_hypervisor::loopback::Loopback;
     use cockpit_hypervisor::{Bootloader, Flash};
-    use cockpit_oracle::client::{Client, Timeouts, Transport};
+    use cockpit_oracle::client::{Client, Timeouts};
     use cockpit_oracle::crc32;
     use cockpit_vm::CvbcWriter;
     use cockpit_vm::isa::{Instruction, Opcode};
 
     use crate::sim::SimFlash;
-
-    /// The device end of an in-memory line: bytes the client writes go straight into the
-    /// bootloader (1 ms of virtual time per write), its response frames queue up for `recv`.
-    struct Loopback {
-        device: Option<Bootloader<SimFlash>>,
-        now: u64,
-        rx: VecDeque<u8>,
-    }
-
-    impl Transport for Loopback {
-        fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
-            self.now += 1;
-            let rx = &mut self.rx;
-            if let Some(d) = self.device.as_mut() {
-                d.receive(bytes, self.now, &mut |f: &[u8]| rx.extend(f));
-            }
-            Ok(())
-        }
-        fn recv(&mut self, buf: &mut [u8], _timeout: Duration) -> io::Result<usize> {
-            let n = buf.len().min(self.rx.len());
-            for (dst, b) in buf.iter_mut().zip(self.rx.drain(..n)) {
-                *dst = b;
-            }
-            Ok(n)
-        }
-        fn discard_input(&mut self) -> io::Result<()> {
-            self.rx.clear();
-            Ok(())
-        }
-    }
 
     fn image(n: usize, tag: u16) -> Vec<u8> {
         let mut code: Vec<Instruction> = (0..n)
@@ -714,21 +683,9 @@ mod power_loss {
             verify: Duration::from_millis(20),
             retries: 0,
         };
-        let mut client = Client::new(
-            Loopback {
-                device: Some(Bootloader::new(flash, [1; 12], 0)),
-                now: 0,
-                rx: VecDeque::new(),
-            },
-            timeouts,
-        );
+        let mut client = Client::new(Loopback::new(Bootloader::new(flash, [1; 12], 0)), timeouts);
         let ok = client.upload(image, |_| {}).is_ok();
-        let mut flash = client
-            .transport_mut()
-            .device
-            .take()
-            .expect("device")
-            .into_flash();
+        let mut flash = client.into_transport().device.into_flash();
         let ops = flash.ops() - ops0;
         flash.restore_power();
         (flash, ok, ops)
