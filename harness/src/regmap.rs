@@ -166,6 +166,34 @@ pub mod usart {
         ("TDR", TDR),
         ("PRESC", 0x2C),
     ];
+
+    /// Kernel-clock cycles one character frame occupies the line, from the register file
+    /// `regs` (by offset / 4, as [`REGISTERS`]): start bit + data bits (CR1.M1:M0 = 00 → 8,
+    /// 01 → 9, 10 → 7; parity included) + stop bits (CR2.STOP = 00 → 1, 01 → 0.5, 10 → 2,
+    /// 11 → 1.5); one bit lasts BRR cycles with oversampling by 16 (OVER8 = 0) and
+    /// USARTDIV / 2 = (BRR[15:4]·16 + 2·BRR[2:0]) / 2 cycles with OVER8 = 1, times the PRESC
+    /// divider (1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256). 8N1 at BRR = 1476:
+    /// 14 760 cycles (86.8 µs at 170 MHz). Source: RM0440 §37.5.7 (baud rate), §37.8.
+    pub fn frame_cycles(regs: &[u32; 12]) -> u64 {
+        let (cr1, cr2) = (regs[(CR1 / 4) as usize], regs[1]);
+        let brr = u64::from(regs[(BRR / 4) as usize] & 0xFFFF);
+        let data_bits = match (cr1 >> 28 & 1, cr1 >> 12 & 1) {
+            (0, 0) => 8,
+            (0, 1) => 9,
+            _ => 7,
+        };
+        let stop_half_bits = [2, 1, 4, 3][(cr2 >> 12 & 3) as usize];
+        let half_bits = 2 * (1 + data_bits) + stop_half_bits;
+        let presc =
+            [1, 2, 4, 6, 8, 10, 12, 16, 32, 64, 128, 256][(regs[11] & 0xF).min(11) as usize];
+        // Bit time in half kernel cycles: 2·BRR (OVER8 = 0) or USARTDIV (OVER8 = 1).
+        let bit_half_cycles = if cr1 >> 15 & 1 == 0 {
+            2 * brr
+        } else {
+            brr & 0xFFF0 | (brr & 7) << 1
+        };
+        half_bits * bit_half_cycles * presc / 4
+    }
 }
 
 /// The address of GPIO port `port` (0 = A) register `offset`.

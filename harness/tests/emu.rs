@@ -144,3 +144,51 @@ fn load_activates_bank_a() {
         "bank erased after a rejected image"
     );
 }
+
+/// USART1 at BRR = 1476 (8N1, 14 760 cycles a frame), three bytes sent with TXE polling, then
+/// TC polled and DWT CYCCNT stored at 0x2000_0100:
+/// ```text
+///   movw/movt r2, 0x40013800 ; movw r0, #1476 ; str r0, [r2, #0x0C]   ; BRR
+///   movs r0, #0x0D ; str r0, [r2]                                  ; CR1 = UE|RE|TE
+///   movs r3, #'A' ; movs r4, #0
+/// send: ldr r0, [r2, #0x1C] ; tst r0, #0x80 ; beq send               ; TXE
+///   str r3, [r2, #0x28] ; adds r3, #1 ; adds r4, #1 ; cmp r4, #3 ; bne send
+/// tc: ldr r0, [r2, #0x1C] ; tst r0, #0x40 ; beq tc                   ; TC
+///   movw/movt r1, 0xE0001004 ; ldr r0, [r1]                        ; CYCCNT
+///   movw/movt r1, 0x20000100 ; str r0, [r1]
+///   movs r0, #0x18 ; movw/movt r1, 0x20026 ; bkpt 0xab ; b .       ; SYS_EXIT
+/// ```
+const PACED_TX: &str = "43f60002c4f2010240f2c450d0600d20106041230024d06910f0800ffbd0936201330134032cf6d1d06910f0400ffbd041f20401cef20001086840f20011c2f200010860182040f22601c0f20201abbefee7";
+
+#[test]
+fn usart_tx_is_paced_at_the_line_rate_and_polling_fast_forwards() {
+    const FRAME: u64 = 14_760;
+    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
+    let img = image(PACED_TX, SYSTICK);
+    flash[..img.len()].copy_from_slice(&img);
+    // SAFETY: `flash` outlives `mcu`.
+    let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
+    mcu.reset_core().unwrap();
+    assert_eq!(mcu.run(10_000_000, |_| false), Stop::Exit(0x20026));
+    let tc_seen = u64::from(mcu.read_u32(0x2000_0100).unwrap());
+    let u = &mcu.periph().usart[0];
+    assert_eq!(u.tx, b"ABC");
+    // 'A' goes straight into the shift register, 'B' and 'C' wait in TDR for the frame before.
+    let t0 = u.tx_done[0] - FRAME;
+    assert!(t0 < 100, "first byte starts at once: {t0}");
+    assert_eq!(u.tx_done, [t0 + FRAME, t0 + 2 * FRAME, t0 + 3 * FRAME]);
+    // TC is seen right when the last frame ends (a few instructions later).
+    assert!(
+        (t0 + 3 * FRAME..t0 + 3 * FRAME + 20).contains(&tc_seen),
+        "TC seen at {tc_seen}, last frame ends at {}",
+        t0 + 3 * FRAME
+    );
+    // The TC wait took a handful of ISR reads (each repeated read jumps to the next flag), not
+    // the ~5 000 iterations 2 frames of spinning would be.
+    assert!(
+        u.empty_polls <= 4,
+        "{} ISR reads after the last TDR write",
+        u.empty_polls
+    );
+    drop(mcu);
+}

@@ -150,7 +150,12 @@ impl<'a> Mcu<'a> {
                 base,
                 size,
                 Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize| -> u64 {
-                    u64::from(u.get_data_mut().p.read((base + off) as u32, sz))
+                    let c = u.get_data_mut();
+                    let addr = (base + off) as u32;
+                    if let Some(wake) = c.p.tx_poll_wake(addr) {
+                        skip_to(c, wake);
+                    }
+                    u64::from(c.p.read(addr, sz))
                 }),
                 Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize, v: u64| {
                     let c = u.get_data_mut();
@@ -158,7 +163,7 @@ impl<'a> Mcu<'a> {
                     c.p.write(addr, sz, v as u32);
                     // Peripheral writes may pend interrupts or request a stop: check soon
                     // (except the hot, inert ones: watchdog refresh, GPIO, USART TDR).
-                    if !Periph::write_is_inert(addr, v as u32) {
+                    if !c.p.write_is_inert(addr, v as u32) {
                         c.next_check = 0;
                     }
                 }),
@@ -364,10 +369,9 @@ impl<'a> Mcu<'a> {
 const WFI: u16 = 0xBF30;
 
 impl Mcu<'_> {
-    /// `wfi`: the core sleeps until an exception is pending. The only wake-up sources the
-    /// firmware enables are timers, so the clock jumps straight to the next SysTick wrap
-    /// (bounded by the cycle limit, the next predicate check and the watchdog deadline) instead
-    /// of executing idle cycles; an exception already pending wakes it at once.
+    /// `wfi`: the core sleeps until an exception is pending. The wake-up sources are timed
+    /// events ([`Periph::next_event`]), so the clock jumps straight to the next one instead of
+    /// executing idle cycles; an exception already pending wakes it at once.
     fn sleep_until_event(&mut self) {
         let c = self.uc.get_data_mut();
         c.p.tick();
@@ -376,16 +380,20 @@ impl Mcu<'_> {
             c.next_check = 0;
             return;
         }
-        let mut wake = c.cycle_limit.min(c.next_predicate.max(c.p.cycles + 1));
-        if c.p.systick.csr & 3 == 3 {
-            wake = wake.min(c.p.systick.next_wrap);
-        }
-        if c.p.iwdg.running {
-            wake = wake.min(c.p.iwdg.deadline);
-        }
-        c.p.cycles = c.p.cycles.max(wake);
-        c.next_check = 0;
+        skip_to(c, u64::MAX);
     }
+}
+
+/// Advances the clock to `wake` without executing code (a sleeping or busy-polling core),
+/// stopping earlier at the next timed event ([`Periph::next_event`]), the cycle limit or the
+/// next predicate check, and makes the next block boundary do its periodic work.
+fn skip_to(c: &mut Core, wake: u64) {
+    let wake = wake
+        .min(c.p.next_event())
+        .min(c.cycle_limit)
+        .min(c.next_predicate.max(c.p.cycles + 1));
+    c.p.cycles = c.p.cycles.max(wake);
+    c.next_check = 0;
 }
 
 fn apply_fixup(c: &mut Core) {
@@ -404,6 +412,7 @@ fn block_work(u: &mut Unicorn<Core>, pc: u32) {
     if c.p.systick.csr & 1 != 0 {
         c.next_check = c.next_check.min(c.p.systick.next_wrap);
     }
+    c.next_check = c.next_check.min(c.p.next_event());
     if c.p.cycles >= c.next_predicate {
         c.next_predicate = c.p.cycles + PREDICATE_EVERY;
         c.want_predicate = true;

@@ -13,7 +13,7 @@ use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
 use crate::regmap::{
     FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
-    USART3_BASE, rcc,
+    USART3_BASE, rcc, usart,
 };
 use crate::sim::gpio::{GpioPort, mode};
 use crate::target::PinEdge;
@@ -88,13 +88,29 @@ mod fl {
     pub const OPTR_RESET: u32 = 0xFFEF_F8AA;
 }
 
-/// One USART (RM0440 "USART registers"): TX always ready, RX from a queue.
+/// One USART (RM0440 §37, FIFO disabled): a paced transmitter (TDR + shift register at the
+/// line rate of [`usart::frame_cycles`]) and a receiver fed from a queue.
+///
+/// Transmit timing, in core cycles (the kernel clock is taken as the 170 MHz core clock, as
+/// the firmware configures PCLK): a TDR write on an idle line goes straight into the shift
+/// register (TXE stays set, TC clears until the frame has left); a write while a frame is
+/// shifting waits in TDR (TXE clear) until that frame ends; a write while TDR is full
+/// overwrites the waiting byte (it is lost, as on the chip). BRR below 16 (not configured)
+/// sends at once. TE/UE are not checked.
 #[derive(Clone, Debug, Default)]
 pub struct EmuUsart {
     /// Registers by offset / 4 (CR1 … PRESC); ISR and RDR are computed.
     pub regs: [u32; 12],
-    /// Bytes written to TDR.
+    /// Bytes written to TDR (and not overwritten before they reached the shift register).
     pub tx: Vec<u8>,
+    /// For each byte of `tx`: the core cycle at which its stop bit ends (it has left the pin).
+    pub tx_done: Vec<u64>,
+    /// Core cycle at which TDR empties (TXE sets): now or earlier when TDR is empty.
+    txe_at: u64,
+    /// Core cycle at which the last frame ends (TC sets).
+    tc_at: u64,
+    /// TC was cleared through ICR.TCCF after the line went idle.
+    tc_cleared: bool,
     /// Bytes waiting to be received (RDR/RXNE).
     pub rx: VecDeque<u8>,
     /// Consecutive ISR reads that found the receiver empty (idle polling detection).
@@ -104,8 +120,13 @@ pub struct EmuUsart {
 impl EmuUsart {
     const CR1: usize = 0;
     const ISR: u32 = 0x1C;
+    const ICR: u32 = 0x20;
     const RDR: u32 = 0x24;
     const TDR: u32 = 0x28;
+    /// ISR/ICR bit of TC (and TCCF).
+    const TC: u32 = 1 << 6;
+    /// ISR bit of TXE.
+    const TXE: u32 = 1 << 7;
     /// CR1.RXNEIE.
     const RXNEIE: u32 = 1 << 5;
     /// CR1.TCIE.
@@ -113,10 +134,17 @@ impl EmuUsart {
     /// CR1.TXEIE (TXFNFIE).
     const TXEIE: u32 = 1 << 7;
 
-    /// ISR: TXE/TXFNF and TC always set, RXNE when a byte waits, TEACK/REACK follow TE/RE.
-    pub fn isr(&self) -> u32 {
+    /// ISR at core cycle `now`: TXE/TXFNF once TDR is empty, TC once the last frame has left
+    /// (unless cleared by ICR.TCCF), RXNE when a byte waits, TEACK/REACK follow TE/RE.
+    pub fn isr(&self, now: u64) -> u32 {
         let cr1 = self.regs[Self::CR1];
-        let mut isr = 1 << 7 | 1 << 6;
+        let mut isr = 0;
+        if now >= self.txe_at {
+            isr |= Self::TXE;
+        }
+        if now >= self.tc_at && !self.tc_cleared {
+            isr |= Self::TC;
+        }
         if !self.rx.is_empty() {
             isr |= 1 << 5;
         }
@@ -129,14 +157,32 @@ impl EmuUsart {
         isr
     }
 
-    /// Whether the USART requests its interrupt (RXNEIE with RXNE, TXEIE or TCIE: TX is
-    /// always ready).
-    pub fn irq(&self) -> bool {
-        let cr1 = self.regs[Self::CR1];
-        cr1 & (Self::TXEIE | Self::TCIE) != 0 || (cr1 & Self::RXNEIE != 0 && !self.rx.is_empty())
+    /// Whether the USART requests its interrupt at cycle `now` (TXEIE with TXE, TCIE with TC,
+    /// RXNEIE with RXNE).
+    pub fn irq(&self, now: u64) -> bool {
+        let (cr1, isr) = (self.regs[Self::CR1], self.isr(now));
+        (cr1 & Self::TXEIE != 0 && isr & Self::TXE != 0)
+            || (cr1 & Self::TCIE != 0 && isr & Self::TC != 0)
+            || (cr1 & Self::RXNEIE != 0 && !self.rx.is_empty())
     }
 
-    fn read(&mut self, off: u32) -> u32 {
+    /// The next cycle after `now` at which TXE or TC sets, if the transmitter is busy.
+    pub fn next_tx_change(&self, now: u64) -> Option<u64> {
+        [self.txe_at, self.tc_at].into_iter().find(|&t| t > now)
+    }
+
+    /// The next cycle after `now` at which this USART's interrupt request rises because of
+    /// the transmitter (TXE with TXEIE, TC with TCIE), if any.
+    pub fn next_tx_irq(&self, now: u64) -> Option<u64> {
+        let cr1 = self.regs[Self::CR1];
+        [(self.txe_at, Self::TXEIE), (self.tc_at, Self::TCIE)]
+            .into_iter()
+            .filter(|&(t, ie)| t > now && cr1 & ie != 0)
+            .map(|(t, _)| t)
+            .min()
+    }
+
+    fn read(&mut self, off: u32, now: u64) -> u32 {
         match off {
             Self::ISR => {
                 if self.rx.is_empty() {
@@ -144,19 +190,46 @@ impl EmuUsart {
                 } else {
                     self.empty_polls = 0;
                 }
-                self.isr()
+                self.isr(now)
             }
             Self::RDR => self.rx.pop_front().map_or(0, u32::from),
-            0x18 | 0x20 | Self::TDR => 0,
+            0x18 | Self::ICR | Self::TDR => 0,
             o if o < 0x30 => self.regs[(o / 4) as usize],
             _ => 0,
         }
     }
 
-    fn write(&mut self, off: u32, v: u32) {
+    /// A TDR write at cycle `now` (see the type's docs for the timing).
+    fn transmit(&mut self, byte: u8, now: u64) {
+        let frame = if self.regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
+            0
+        } else {
+            usart::frame_cycles(&self.regs)
+        };
+        self.empty_polls = 0;
+        self.tc_cleared = false;
+        if now < self.txe_at {
+            // TDR full: the waiting byte is overwritten (same frame slot).
+            self.tx.pop();
+            self.tx_done.pop();
+        } else if now >= self.tc_at {
+            // Idle line: straight into the shift register.
+            self.txe_at = now;
+            self.tc_at = now + frame;
+        } else {
+            // Shifting: wait in TDR until the current frame ends.
+            self.txe_at = self.tc_at;
+            self.tc_at += frame;
+        }
+        self.tx.push(byte);
+        self.tx_done.push(self.tc_at);
+    }
+
+    fn write(&mut self, off: u32, v: u32, now: u64) {
         match off {
-            Self::TDR => self.tx.push(v as u8),
-            Self::ISR | Self::RDR | 0x18 | 0x20 => {}
+            Self::TDR => self.transmit(v as u8, now),
+            Self::ICR if v & Self::TC != 0 && now >= self.tc_at => self.tc_cleared = true,
+            Self::ISR | Self::ICR | Self::RDR | 0x18 => {}
             o if o < 0x30 => self.regs[(o / 4) as usize] = v,
             _ => {}
         }
@@ -285,6 +358,8 @@ pub struct Periph {
     dwt_ctrl: u32,
     /// Other system-space words written (CPACR, DHCSR, DEMCR, ITM, …).
     pub sys_other: BTreeMap<u32, u32>,
+    /// Word address of the last peripheral read or write (busy-poll detection).
+    last_access: u32,
     /// Exceptions in progress, innermost last: (exception number, priority).
     pub active: Vec<(u32, i32)>,
     /// Accesses to unmodelled peripheral addresses: (address, is_write).
@@ -335,6 +410,7 @@ impl Periph {
             dwt_ctrl: 0x4000_0000,
             sys_other: BTreeMap::from([(0xE000_EDF0, 1)]),
             active: Vec::new(),
+            last_access: 0,
             unmodelled: Vec::new(),
             stop: None,
             idle_polls: 0,
@@ -360,6 +436,7 @@ impl Periph {
         fresh.idle_polls = self.idle_polls;
         for (n, u) in self.usart.iter_mut().enumerate() {
             fresh.usart[n].tx = std::mem::take(&mut u.tx);
+            fresh.usart[n].tx_done = std::mem::take(&mut u.tx_done);
             fresh.usart[n].rx = std::mem::take(&mut u.rx);
         }
         // RCC_CSR reset flags: IWDGRSTF (bit 29) or SFTRSTF (bit 28).
@@ -598,6 +675,7 @@ impl Periph {
     pub fn read(&mut self, addr: u32, size: usize) -> u32 {
         let word = addr & !3;
         let v = self.read_word(word);
+        self.last_access = word;
         let shift = (addr & 3) * 8;
         let v = v >> shift;
         match size {
@@ -610,7 +688,7 @@ impl Periph {
     fn read_word(&mut self, addr: u32) -> u32 {
         if let Some(n) = Self::usart_index(addr) {
             let u = &mut self.usart[n];
-            let v = u.read(addr & 0x3FF);
+            let v = u.read(addr & 0x3FF, self.cycles);
             if self.idle_polls > 0 && n < 2 && u.empty_polls >= self.idle_polls {
                 u.empty_polls = 0;
                 self.stop.get_or_insert(StopRequest::Idle);
@@ -741,16 +819,52 @@ impl Periph {
             }
         };
         self.write_word(word, value);
+        self.last_access = word;
     }
 
     /// Whether a write of `v` to `addr` can neither pend an exception nor change a timer
     /// deadline or request a stop, so the run loop need not check soon (the hot writes: IWDG
-    /// refresh, GPIO, USART TDR).
-    pub fn write_is_inert(addr: u32, v: u32) -> bool {
+    /// refresh, GPIO, USART TDR while its TX interrupts are disabled).
+    pub fn write_is_inert(&self, addr: u32, v: u32) -> bool {
         let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        let tx_irqs = EmuUsart::TXEIE | EmuUsart::TCIE;
         (addr == IWDG_BASE && v & 0xFFFF == 0xAAAA)
             || (GPIOA_BASE..gpio_end).contains(&addr)
-            || Self::usart_index(addr).is_some_and(|_| addr & 0x3FF == EmuUsart::TDR)
+            || Self::usart_index(addr).is_some_and(|n| {
+                addr & 0x3FF == EmuUsart::TDR && self.usart[n].regs[EmuUsart::CR1] & tx_irqs == 0
+            })
+    }
+
+    /// Busy-poll fast-forward: if a read of `addr` would be a USART ISR read repeating the
+    /// previous peripheral access (a tight polling loop, nothing else touched in between) while
+    /// that USART's transmitter is busy, the cycle at which its next TX flag (TXE, then TC)
+    /// sets. The caller may advance the clock there (bounded by [`Periph::next_event`]) before
+    /// the read: the loop would only spin until then. Deterministic: depends on board state
+    /// only.
+    pub fn tx_poll_wake(&self, addr: u32) -> Option<u64> {
+        let n = Self::usart_index(addr)?;
+        (addr & !3 == self.last_access && addr & 0x3FF == EmuUsart::ISR)
+            .then(|| self.usart[n].next_tx_change(self.cycles))
+            .flatten()
+    }
+
+    /// The next cycle after now at which a timer or transmitter event can pend an exception or
+    /// reset the MCU: SysTick wrap (TICKINT and ENABLE), IWDG expiry, a USART TXE/TC with its
+    /// interrupt enabled. `u64::MAX` if none.
+    pub fn next_event(&self) -> u64 {
+        let mut t = u64::MAX;
+        if self.systick.csr & 3 == 3 {
+            t = t.min(self.systick.next_wrap);
+        }
+        if self.iwdg.running {
+            t = t.min(self.iwdg.deadline);
+        }
+        for u in &self.usart {
+            if let Some(w) = u.next_tx_irq(self.cycles) {
+                t = t.min(w);
+            }
+        }
+        t
     }
 
     /// Registers whose writes act (rather than store): merging old contents would repeat the
@@ -773,7 +887,7 @@ impl Periph {
         if let Some(n) = Self::usart_index(addr) {
             let u = &self.usart[n];
             return match addr & 0x3FF {
-                0x1C => u.isr(),
+                0x1C => u.isr(self.cycles),
                 0x24 => u.rx.front().map_or(0, |&b| u32::from(b)),
                 o if o < 0x30 => u.regs[(o / 4) as usize],
                 _ => 0,
@@ -813,7 +927,7 @@ impl Periph {
 
     fn write_word(&mut self, addr: u32, v: u32) {
         if let Some(n) = Self::usart_index(addr) {
-            self.usart[n].write(addr & 0x3FF, v);
+            self.usart[n].write(addr & 0x3FF, v, self.cycles);
             return;
         }
         let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
@@ -924,7 +1038,7 @@ impl Periph {
     /// Latches peripheral interrupt requests into the NVIC pending bits.
     pub fn refresh_irqs(&mut self) {
         for (n, &e) in Self::USART_EXC.iter().enumerate() {
-            if self.usart[n].irq() {
+            if self.usart[n].irq(self.cycles) {
                 let irq = e - exc::IRQ0;
                 self.nvic_pending[(irq / 32) as usize] |= 1 << (irq % 32);
             }
@@ -1103,6 +1217,91 @@ mod tests {
         p.usart[0].rx.push_back(b'x');
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0x20);
         assert_eq!(p.read(USART1_BASE + 0x24, 4), u32::from(b'x'));
+    }
+
+    #[test]
+    fn usart_tdr_and_shift_register_timing() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        let (isr, tdr, icr) = (USART2_BASE + 0x1C, USART2_BASE + 0x28, USART2_BASE + 0x20);
+        // 8N1 at BRR = 1000: 10 000 cycles a frame.
+        p.write(USART2_BASE + 0x0C, 4, 1000);
+        p.write(USART2_BASE, 4, 0xD);
+        assert_eq!(p.read(isr, 4) & 0xC0, 0xC0, "reset: TXE | TC");
+        p.cycles = 100;
+        p.write(tdr, 4, u32::from(b'a'));
+        assert_eq!(
+            p.read(isr, 4) & 0xC0,
+            0x80,
+            "in the shift register: TXE, not TC"
+        );
+        p.write(tdr, 4, u32::from(b'b'));
+        assert_eq!(p.read(isr, 4) & 0xC0, 0, "TDR full");
+        assert_eq!(p.usart[1].next_tx_change(p.cycles), Some(10_100));
+        p.write(tdr, 4, u32::from(b'c')); // overwrites 'b'
+        p.cycles = 10_100;
+        assert_eq!(
+            p.read(isr, 4) & 0xC0,
+            0x80,
+            "'c' moved into the shift register"
+        );
+        assert_eq!(p.usart[1].next_tx_change(p.cycles), Some(20_100));
+        p.cycles = 20_100;
+        assert_eq!(p.read(isr, 4) & 0xC0, 0xC0);
+        assert_eq!(p.usart[1].tx, b"ac");
+        assert_eq!(p.usart[1].tx_done, [10_100, 20_100]);
+        p.write(icr, 4, 0x40); // TCCF
+        assert_eq!(p.read(isr, 4) & 0xC0, 0x80, "TC cleared");
+        // Parity/9-bit and 2 stop bits: 1 + 9 + 2 = 12 bits.
+        p.write(USART2_BASE + 0x04, 4, 0b10 << 12);
+        p.write(USART2_BASE, 4, 0xD | 1 << 12);
+        p.write(tdr, 4, 0x1FF);
+        assert_eq!(p.usart[1].tx_done[2], 20_100 + 12_000);
+        assert_eq!(p.read(isr, 4) & 0x40, 0, "TC clears again on a TDR write");
+    }
+
+    #[test]
+    fn tx_poll_wake_only_for_repeated_isr_reads_while_busy() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        let isr = USART1_BASE + 0x1C;
+        p.write(USART1_BASE + 0x0C, 4, 1476);
+        p.write(USART1_BASE + 0x28, 4, 1);
+        assert_eq!(p.tx_poll_wake(isr), None, "last access was TDR");
+        p.read(isr, 4);
+        assert_eq!(
+            p.tx_poll_wake(isr),
+            Some(14_760),
+            "repeated ISR read: wait for TC"
+        );
+        assert_eq!(p.tx_poll_wake(USART1_BASE + 0x24), None, "not ISR");
+        p.read(0xE000_1004, 4);
+        assert_eq!(p.tx_poll_wake(isr), None, "another access in between");
+        p.cycles = 14_760;
+        p.read(isr, 4);
+        assert_eq!(p.tx_poll_wake(isr), None, "idle transmitter");
+        // With TCIE the frame end is a timed event that bounds skipping and sleeping.
+        assert_eq!(p.next_event(), u64::MAX);
+        p.write(USART1_BASE, 4, 0xD | 1 << 6);
+        p.write(USART1_BASE + 0x28, 4, 2);
+        assert_eq!(p.next_event(), 2 * 14_760);
+        assert!(!p.usart[0].irq(p.cycles));
+        assert!(p.usart[0].irq(2 * 14_760));
+    }
+
+    #[test]
+    fn frame_cycles_follow_the_frame_format() {
+        let mut regs = [0u32; 12];
+        regs[3] = 1476;
+        assert_eq!(usart::frame_cycles(&regs), 14_760, "8N1");
+        regs[0] = 1 << 28; // M1: 7 data bits
+        regs[1] = 0b01 << 12; // 0.5 stop bits
+        assert_eq!(usart::frame_cycles(&regs), 1476 * 17 / 2);
+        regs[0] = 1 << 15; // OVER8, 8 data bits
+        regs[1] = 0;
+        regs[3] = 0x5C2; // USARTDIV = 0x5C4: 170 MHz · 2 / 0x5C4 = 230 352 Bd
+        regs[11] = 2; // PRESC /4
+        assert_eq!(usart::frame_cycles(&regs), 10 * 0x5C4 / 2 * 4);
     }
 
     #[test]

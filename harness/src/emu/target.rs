@@ -210,26 +210,43 @@ impl EmuTarget {
     }
 }
 
+/// How long the run continues after the guest stopped so that the firmware's closing console
+/// line (≤ 100 bytes at 115200 Bd ≈ 8.7 ms) is complete: 20 ms of board time.
+const CLOSING_LINE_CYCLES: u64 = CPU_HZ / 50;
+
 /// The firmware's line before the guest runs.
 const GUEST_START: &[u8] = b"guest: running\r\n";
 /// The firmware's lines after the guest stops (each preceded by `\r\n`).
 const GUEST_ENDS: [&[u8]; 2] = [b"\r\nguest: halted after ", b"\r\nguest: VM error "];
 
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Where the guest's output lies in a USART1 transcript: (start, end) byte offsets and
+/// whether the firmware's closing line after it is complete (ends in `\r\n`); `None` if the
+/// guest never started.
+fn guest_span(transcript: &[u8]) -> Option<(usize, usize, bool)> {
+    let start = find(transcript, GUEST_START)? + GUEST_START.len();
+    let rest = &transcript[start..];
+    let Some(end) = GUEST_ENDS.iter().filter_map(|m| find(rest, m)).min() else {
+        return Some((start, transcript.len(), false));
+    };
+    // The closing line starts with "\r\n"; complete when a second "\r\n" follows.
+    let closed = find(&rest[end + 2..], b"\r\n").is_some();
+    Some((start, start + end, closed))
+}
+
 /// The guest's console output inside a USART1 transcript: the bytes after the firmware's
 /// `guest: running` line up to its closing `guest: halted …`/`guest: VM error …` line (or the
 /// end); empty if the guest never started. This is what `sim` reports as the console.
 pub fn guest_console(transcript: &[u8]) -> &[u8] {
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let Some(start) = find(transcript, GUEST_START).map(|i| i + GUEST_START.len()) else {
-        return &[];
-    };
-    let rest = &transcript[start..];
-    let end = GUEST_ENDS
-        .iter()
-        .filter_map(|m| find(rest, m))
-        .min()
-        .unwrap_or(rest.len());
-    &rest[..end]
+    guest_span(transcript).map_or(&[], |(start, end, _)| &transcript[start..end])
+}
+
+/// Whether the firmware has finished its closing `guest: …` line after the guest's output.
+fn closing_line_sent(transcript: &[u8]) -> bool {
+    guest_span(transcript).is_some_and(|(_, _, closed)| closed)
 }
 
 /// Reads the telemetry record from the running MCU.
@@ -321,10 +338,16 @@ impl Target for EmuTarget {
         let wall = budget.wall_timeout;
         let mut over_instr = false;
         let mut timed_out = false;
+        let mut guest_ended: Option<u64> = None;
         let stop = mcu.run(max_cycles, |m| {
             if let Some(t) = live_telemetry(m) {
                 if matches!(t.run_state(), Some(RunState::Halted | RunState::Faulted)) {
-                    return true;
+                    // Let the firmware finish its closing console line (it is transmitted at
+                    // the line rate), within a bound.
+                    let now = m.periph().cycles;
+                    let ended = *guest_ended.get_or_insert(now);
+                    return closing_line_sent(&m.periph().usart[0].tx)
+                        || now >= ended + CLOSING_LINE_CYCLES;
                 }
                 if t.instructions() >= max_instr {
                     over_instr = true;

@@ -22,8 +22,6 @@ pub const ISR_RESET: u32 = ISR_TXE | ISR_TC;
 /// USART_BRR for 115200 baud from a 170 MHz kernel clock (PCLK2), oversampling by 16, PRESC = 1:
 /// round(170 000 000 / 115 200) = 1476 (`0x5C4`); actual rate 115 176 baud (−0.02 %).
 pub const BRR_115200_AT_170MHZ: u32 = 1476;
-/// Bits on the line per byte in 8N1: start + 8 data + stop.
-pub const BITS_PER_BYTE: u64 = 10;
 
 /// One USART's registers and its transmit transcript.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,11 +79,10 @@ impl Usart {
         cr1 & (CR1_UE | CR1_TE) == CR1_UE | CR1_TE
     }
 
-    /// Kernel-clock cycles one byte occupies the line: 10 bit-times of BRR cycles each
-    /// (oversampling by 16, PRESC = 1). With the console setup: 14 760 cycles = 86.8 µs at
-    /// 170 MHz.
+    /// Kernel-clock cycles one byte occupies the line ([`usart::frame_cycles`]). With the
+    /// console setup (8N1): 14 760 cycles = 86.8 µs at 170 MHz.
     pub fn byte_cycles(&self) -> u64 {
-        BITS_PER_BYTE * u64::from(self.regs[(usart::BRR / 4) as usize] & 0xFFFF)
+        usart::frame_cycles(&self.regs)
     }
 
     /// Transmits one byte, blocking: writes TDR, appends to the transcript, and returns the
