@@ -38,7 +38,7 @@ pub struct RunRow {
     pub passed: i64,
     /// Failed tests (same rule).
     pub failed: i64,
-    /// Tests with an error verdict (same rule).
+    /// Tests with an `error` or `infra_error` verdict (same rule).
     pub errors: i64,
 }
 
@@ -137,8 +137,9 @@ macro_rules! run_columns {
             ELSE (SELECT COUNT(*) FROM test_results t WHERE t.run_id = r.id AND t.verdict = 'pass') END AS passed,
        CASE WHEN r.finished_at_ms IS NOT NULL THEN r.failed
             ELSE (SELECT COUNT(*) FROM test_results t WHERE t.run_id = r.id AND t.verdict = 'fail') END AS failed,
-       CASE WHEN r.finished_at_ms IS NOT NULL THEN r.errors
-            ELSE (SELECT COUNT(*) FROM test_results t WHERE t.run_id = r.id AND t.verdict = 'error') END AS errors"
+       CASE WHEN r.finished_at_ms IS NOT NULL THEN r.errors + r.infra_errors
+            ELSE (SELECT COUNT(*) FROM test_results t
+                  WHERE t.run_id = r.id AND t.verdict IN ('error', 'infra_error')) END AS errors"
     };
 }
 
@@ -398,7 +399,7 @@ pub struct BoardRow {
     pub passed: i64,
     /// Results that failed.
     pub failed: i64,
-    /// Results with an error verdict.
+    /// Results with an `error` or `infra_error` verdict.
     pub errors: i64,
     /// Newest run on the board.
     pub last_run_id: i64,
@@ -413,7 +414,8 @@ pub async fn boards(pool: &SqlitePool) -> Result<Vec<BoardRow>, sqlx::Error> {
                 g.last_run_id, r.started_at_ms AS last_run_at_ms
          FROM (SELECT board_kind, board_id, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results,
                       SUM(verdict = 'pass') AS passed, SUM(verdict = 'fail') AS failed,
-                      SUM(verdict = 'error') AS errors, MAX(run_id) AS last_run_id
+                      SUM(verdict IN ('error', 'infra_error')) AS errors,
+                      MAX(run_id) AS last_run_id
                FROM test_results GROUP BY board_kind, board_id) g
          JOIN runs r ON r.id = g.last_run_id
          ORDER BY g.board_kind, g.board_id",

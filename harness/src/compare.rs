@@ -151,12 +151,10 @@ mod tests {
         TestResult {
             test_name: "t".into(),
             plan_path: "p.toml".into(),
-            board: TargetInfo {
-                kind: kind.into(),
-                id: kind.into(),
-            },
+            board: TargetInfo::new(kind, kind),
             verdict: Verdict::Pass,
             failure: None,
+            retried_after: None,
             checks: vec![CheckResult {
                 kind: CheckKind::Vm,
                 name: "global x".into(),

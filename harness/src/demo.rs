@@ -348,16 +348,16 @@ pub fn generate(cfg: &DemoConfig) -> DemoHistory {
                 results.push(TestResult {
                     test_name: test.to_string(),
                     plan_path: PathBuf::from(format!("test-plans/{test}.toml")),
-                    board: TargetInfo {
-                        kind: kind.to_string(),
-                        id: id.to_string(),
-                    },
+                    board: TargetInfo::new(kind, id),
                     verdict,
                     failure: match verdict {
                         Verdict::Pass => None,
                         Verdict::Fail => Some(check.to_string()),
-                        Verdict::Error => Some("board did not answer (demo flake)".to_string()),
+                        Verdict::Error | Verdict::InfraError => {
+                            Some("board did not answer (demo flake)".to_string())
+                        }
                     },
+                    retried_after: None,
                     checks: if verdict == Verdict::Error {
                         Vec::new()
                     } else {

@@ -1,7 +1,7 @@
 //! Reports of a run's results: a terminal table, JSON, and JUnit XML.
 
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestRerun, TestSuite};
 
 use crate::result::{Summary, TestResult, Verdict};
 
@@ -24,7 +24,8 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 /// Summary table: test, board, verdict, instructions, virtual ms, wall ms, first failure.
-/// Only the first line of a failure is shown, cut to a readable length.
+/// Only the first line of a failure is shown, cut to a readable length. A retried test's
+/// verdict reads `pass (retried)` (or `fail`, … `(retried)`).
 pub fn table(results: &[TestResult]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -43,6 +44,7 @@ pub fn table(results: &[TestResult]) -> Table {
             Verdict::Pass => Color::Green,
             Verdict::Fail => Color::Red,
             Verdict::Error => Color::Yellow,
+            Verdict::InfraError => Color::Magenta,
         };
         let num = |name: &str, decimals: usize| {
             metric(r, name).map_or_else(String::new, |v| format!("{v:.decimals$}"))
@@ -56,7 +58,7 @@ pub fn table(results: &[TestResult]) -> Table {
         t.add_row(vec![
             Cell::new(&r.test_name),
             Cell::new(&r.board.id),
-            Cell::new(r.verdict.as_str()).fg(color),
+            Cell::new(verdict_text(r)).fg(color),
             Cell::new(num("instructions", 0)),
             Cell::new(num("virtual_ms", 1)),
             Cell::new(num("wall_ms", 2)),
@@ -66,17 +68,32 @@ pub fn table(results: &[TestResult]) -> Table {
     t
 }
 
-/// Details of every test that did not pass, for below the table: each failed check with
-/// expected vs observed, or the error message. Empty when all passed.
+/// The verdict, with ` (retried)` for a test run twice after an infrastructure failure.
+fn verdict_text(r: &TestResult) -> String {
+    match r.retried_after {
+        Some(_) => format!("{} (retried)", r.verdict.as_str()),
+        None => r.verdict.as_str().to_string(),
+    }
+}
+
+/// Details of every test that did not pass or was retried, for below the table: each failed
+/// check with expected vs observed, or the error message, and the first attempt's
+/// infrastructure failure of a retried test. Empty when all passed at the first attempt.
 pub fn failure_details(results: &[TestResult]) -> String {
     let mut out = String::new();
-    for r in results.iter().filter(|r| r.verdict != Verdict::Pass) {
+    for r in results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass || r.retried_after.is_some())
+    {
         out.push_str(&format!(
             "{} [{}] {}:\n",
             r.test_name,
-            r.verdict.as_str(),
+            verdict_text(r),
             r.plan_path.display()
         ));
+        if let Some(first) = &r.retried_after {
+            out.push_str(&format!("    first attempt: infra_error: {first}\n"));
+        }
         let failed: Vec<_> = r.checks.iter().filter(|c| !c.passed).collect();
         if failed.is_empty() {
             for line in r.failure.as_deref().unwrap_or("").lines() {
@@ -90,8 +107,8 @@ pub fn failure_details(results: &[TestResult]) -> String {
     out
 }
 
-/// Machine-readable report: `{"summary": {passed, failed, errors}, "results": [TestResult…]}`
-/// (the CLI adds `"run_id"`).
+/// Machine-readable report: `{"summary": {passed, failed, errors, infra_errors}, "results":
+/// [TestResult…]}` (the CLI adds `"run_id"`).
 pub fn json(results: &[TestResult]) -> serde_json::Value {
     serde_json::json!({
         "summary": Summary::of(results),
@@ -99,9 +116,12 @@ pub fn json(results: &[TestResult]) -> serde_json::Value {
     })
 }
 
-/// JUnit XML: one suite per board kind, one case per test. Failed checks become the failure's
+/// JUnit XML: one suite per board kind, one case per test. `fail` is a `<failure>`, `error` and
+/// `infra_error` an `<error>` (of type `infra_error` for the latter); failed checks become the
 /// text (expected vs observed), the console transcript the case's system-out, and the metrics
-/// its properties. Errors: XML serialisation failure.
+/// its properties. A retried test also gets a `<flakyFailure>`/`<flakyError>` rerun element
+/// (passed at the second attempt) or a `<rerunError>` (failed again) holding the first attempt's
+/// failure. Errors: XML serialisation failure.
 pub fn junit(results: &[TestResult]) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("cockpit");
     let mut kinds: Vec<&str> = results.iter().map(|r| r.board.kind.as_str()).collect();
@@ -118,15 +138,18 @@ pub fn junit(results: &[TestResult]) -> Result<String, quick_junit::SerializeErr
 }
 
 fn junit_case(r: &TestResult) -> TestCase {
-    let status = match r.verdict {
+    let mut status = match r.verdict {
         Verdict::Pass => TestCaseStatus::success(),
-        Verdict::Fail | Verdict::Error => {
+        Verdict::Fail | Verdict::Error | Verdict::InfraError => {
             let kind = if r.verdict == Verdict::Fail {
                 NonSuccessKind::Failure
             } else {
                 NonSuccessKind::Error
             };
             let mut status = TestCaseStatus::non_success(kind);
+            if r.verdict == Verdict::InfraError {
+                status.set_type(Verdict::InfraError.as_str());
+            }
             if let Some(f) = &r.failure {
                 status.set_message(f.lines().next().unwrap_or_default());
             }
@@ -145,6 +168,14 @@ fn junit_case(r: &TestResult) -> TestCase {
             status
         }
     };
+    if let Some(first) = &r.retried_after {
+        let mut rerun = TestRerun::new(NonSuccessKind::Error);
+        rerun
+            .set_type(Verdict::InfraError.as_str())
+            .set_message(first.lines().next().unwrap_or_default())
+            .set_description(first.as_str());
+        status.add_rerun(rerun);
+    }
     let mut case = TestCase::new(&r.test_name, status);
     case.set_classname(format!("cockpit.{}", r.board.kind))
         .set_time(r.duration);
@@ -172,13 +203,11 @@ mod tests {
         TestResult {
             test_name: name.into(),
             plan_path: PathBuf::from(format!("{name}.toml")),
-            board: TargetInfo {
-                kind: "sim".into(),
-                id: "sim".into(),
-            },
+            board: TargetInfo::new("sim", "sim"),
             verdict,
             failure: (verdict != Verdict::Pass)
                 .then(|| "register: expected 1, observed 0 (X)".into()),
+            retried_after: None,
             checks: vec![CheckResult {
                 kind: CheckKind::Register,
                 name: "GPIOC.ODR".into(),
@@ -245,5 +274,44 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("hello &lt;world&gt; &amp; co"), "{xml}");
+    }
+
+    #[test]
+    fn infra_errors_and_retries_are_reported_as_such() {
+        let mut flaky = result("flaky", Verdict::Pass);
+        flaky.retried_after = Some("attach failed: probe not found".into());
+        let mut infra = result("offline", Verdict::InfraError);
+        infra.checks.clear();
+        infra.failure = Some("opening the board failed: no probe".into());
+        infra.retried_after = infra.failure.clone();
+        let results = [flaky, infra];
+
+        let text = table(&results).to_string();
+        assert!(text.contains("pass (retried)"), "{text}");
+        assert!(text.contains("infra_error (retried)"), "{text}");
+        let d = failure_details(&results);
+        assert!(d.contains("flaky [pass (retried)]"), "{d}");
+        assert!(
+            d.contains("    first attempt: infra_error: attach failed: probe not found\n"),
+            "{d}"
+        );
+        assert!(d.contains("offline [infra_error (retried)]"), "{d}");
+        assert_eq!(json(&results)["summary"]["infra_errors"], 1);
+
+        let xml = junit(&results).unwrap();
+        assert!(xml.contains(r#"errors="1""#), "{xml}");
+        assert!(
+            xml.contains(
+                r#"<flakyError message="attach failed: probe not found" type="infra_error">"#
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<error message="opening the board failed: no probe" type="infra_error">"#
+            ),
+            "{xml}"
+        );
+        assert!(xml.contains("<rerunError"), "{xml}");
     }
 }

@@ -16,18 +16,38 @@ pub enum Verdict {
     Pass,
     /// At least one check failed.
     Fail,
-    /// The test could not be judged: invalid plan, unreadable program, board failure.
+    /// The test could not be judged: invalid plan, unreadable program, a board that cannot do
+    /// what the plan asks, a run stopped by the wall-clock timeout.
     Error,
+    /// The test could not be judged because the infrastructure failed: probe missing, attach or
+    /// flash failed, serial port gone, a per-operation timeout (any `TargetError::Board`). The
+    /// runner runs such a test once more on a fresh board (see [`TestResult::retried_after`]);
+    /// this verdict means the second attempt failed the same way.
+    InfraError,
 }
 
 impl Verdict {
-    /// `"pass"`, `"fail"` or `"error"`, as stored.
+    /// Every verdict, in the order the reports count them.
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Pass,
+        Verdict::Fail,
+        Verdict::Error,
+        Verdict::InfraError,
+    ];
+
+    /// `"pass"`, `"fail"`, `"error"` or `"infra_error"`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Pass => "pass",
             Verdict::Fail => "fail",
             Verdict::Error => "error",
+            Verdict::InfraError => "infra_error",
         }
+    }
+
+    /// The verdict stored as `s` ([`Verdict::as_str`]), if any.
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Verdict::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -99,6 +119,8 @@ pub struct Summary {
     pub failed: u32,
     /// Tests with verdict `error` (could not be judged).
     pub errors: u32,
+    /// Tests with verdict `infra_error` (the infrastructure failed twice).
+    pub infra_errors: u32,
 }
 
 impl Summary {
@@ -117,23 +139,28 @@ impl Summary {
             Verdict::Pass => self.passed += 1,
             Verdict::Fail => self.failed += 1,
             Verdict::Error => self.errors += 1,
+            Verdict::InfraError => self.infra_errors += 1,
         }
     }
 
     /// Whether every test passed.
     pub fn all_passed(&self) -> bool {
-        self.failed == 0 && self.errors == 0
+        self.failed == 0 && self.errors == 0 && self.infra_errors == 0
     }
 }
 
 impl std::fmt::Display for Summary {
-    /// `N passed, N failed, N errors`.
+    /// `N passed, N failed, N errors`, then `, N infra errors` when there are any.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{} passed, {} failed, {} errors",
             self.passed, self.failed, self.errors
-        )
+        )?;
+        if self.infra_errors > 0 {
+            write!(f, ", {} infra errors", self.infra_errors)?;
+        }
+        Ok(())
     }
 }
 
@@ -160,8 +187,12 @@ pub struct TestResult {
     pub board: TargetInfo,
     /// The verdict.
     pub verdict: Verdict,
-    /// For `fail`/`error`: why — the first failed check (its `Display` line), or the error.
+    /// For `fail`/`error`/`infra_error`: why — the first failed check (its `Display` line), or
+    /// the error.
     pub failure: Option<String>,
+    /// Set when the test ran twice: the infrastructure failure (`infra_error`) of the first
+    /// attempt. The verdict and everything else are those of the second attempt.
+    pub retried_after: Option<String>,
     /// All evaluated checks, in plan order.
     pub checks: Vec<CheckResult>,
     /// Measurements.
@@ -197,6 +228,15 @@ mod tests {
     }
 
     #[test]
+    fn verdicts_parse_what_they_store() {
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(Verdict::InfraError.as_str(), "infra_error");
+        assert_eq!(Verdict::parse("infra-error"), None);
+    }
+
+    #[test]
     fn summary_counts_verdicts() {
         let mut s = Summary::default();
         for v in [Verdict::Pass, Verdict::Fail, Verdict::Error, Verdict::Pass] {
@@ -204,6 +244,17 @@ mod tests {
         }
         assert_eq!(s.to_string(), "2 passed, 1 failed, 1 errors");
         assert!(!s.all_passed());
+        s.add(Verdict::InfraError);
+        assert_eq!(
+            s.to_string(),
+            "2 passed, 1 failed, 1 errors, 1 infra errors"
+        );
+        let infra_only = Summary {
+            passed: 1,
+            infra_errors: 1,
+            ..Default::default()
+        };
+        assert!(!infra_only.all_passed());
         assert!(
             Summary {
                 passed: 3,

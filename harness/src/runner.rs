@@ -6,9 +6,15 @@
 //! stopped by the wall-clock timeout cannot be judged: its verdict is `error`. Plans run concurrently on worker
 //! threads, each on a fresh board from the caller's factory; results come back to the calling
 //! thread one by one as they finish, so the caller can store each at once. Bad input never
-//! panics and never stops the other plans: an invalid plan, a missing program or a board
-//! failure becomes a result with verdict `error`, and even a panic inside one test is caught
-//! and reported the same way.
+//! panics and never stops the other plans: an invalid plan or a missing program becomes a
+//! result with verdict `error`, and even a panic inside one test is caught and reported the
+//! same way.
+//!
+//! Infrastructure failures are kept apart from test failures: a board that cannot be made or
+//! fails underneath the test (any [`TargetError::Board`]: probe missing, attach or flash failed,
+//! a per-operation timeout; or the bootloader's serial port failing) gives `infra_error`, and
+//! [`run_job`] then runs the test once more on a fresh board, recording the first failure in
+//! [`TestResult::retried_after`]. A failed check (`fail`) or any other `error` is never retried.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -26,10 +32,10 @@ use crate::program::{self, BuildError, ImageInfo};
 use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
 use crate::target::{RunEnd, Target, TargetError, TargetInfo};
 
-/// Runs `jobs` on up to `threads` worker threads (at least 1), each test on a new board made by
-/// `make_board(i)` (`i` = job index). Calls `on_result` on the calling thread
-/// for each result as soon as it is ready, in completion order. `board` is the identity used
-/// for invalid jobs, which never reach a board.
+/// Runs `jobs` on up to `threads` worker threads (at least 1), each test through [`run_job`]
+/// on new boards made by `make_board(i)` (`i` = job index). Calls `on_result` on the calling
+/// thread for each result as soon as it is ready, in completion order. `board` is the identity
+/// used for tests that never reach a board.
 pub fn run_all<B>(
     jobs: Vec<Job>,
     threads: usize,
@@ -37,7 +43,7 @@ pub fn run_all<B>(
     make_board: &B,
     mut on_result: impl FnMut(TestResult),
 ) where
-    B: Fn(usize) -> Box<dyn Target> + Sync,
+    B: Fn(usize) -> Result<Box<dyn Target>, TargetError> + Sync,
 {
     let queue = Mutex::new(jobs.into_iter().enumerate());
     let (tx, rx) = mpsc::channel();
@@ -63,11 +69,31 @@ pub fn run_all<B>(
     });
 }
 
-/// Runs one job; a panic anywhere inside becomes an `error` result.
-fn run_job(
+/// Runs one job on a board from `make_board` (`board` is the identity recorded if the board
+/// cannot be made). An `infra_error` is retried once on a second board from `make_board`: the
+/// result is the second attempt's, with the first attempt's failure in
+/// [`TestResult::retried_after`] and the duration of both. A panic anywhere inside becomes an
+/// `error` result.
+pub fn run_job(
     job: &Job,
     board: &TargetInfo,
-    make_board: impl FnOnce() -> Box<dyn Target>,
+    make_board: impl Fn() -> Result<Box<dyn Target>, TargetError>,
+) -> TestResult {
+    let first = attempt(job, board, &make_board);
+    if first.verdict != Verdict::InfraError {
+        return first;
+    }
+    let mut second = attempt(job, board, &make_board);
+    second.duration += first.duration;
+    second.retried_after = first.failure;
+    second
+}
+
+/// One attempt of [`run_job`].
+fn attempt(
+    job: &Job,
+    board: &TargetInfo,
+    make_board: &impl Fn() -> Result<Box<dyn Target>, TargetError>,
 ) -> TestResult {
     let start = Instant::now();
     match job {
@@ -75,10 +101,22 @@ fn run_job(
             name,
             path,
             message,
-        } => error_result(name, path, board.clone(), message.clone(), start),
-        Job::Plan(plan) => catch_unwind(AssertUnwindSafe(|| {
-            let mut target = make_board();
-            run_plan(plan, target.as_mut())
+        } => unjudged_result(
+            name,
+            path,
+            board.clone(),
+            Unjudged::Error(message.clone()),
+            start,
+        ),
+        Job::Plan(plan) => catch_unwind(AssertUnwindSafe(|| match make_board() {
+            Ok(mut target) => run_plan(plan, target.as_mut()),
+            Err(e) => unjudged_result(
+                &plan.name,
+                &plan.path,
+                board.clone(),
+                Unjudged::from_target("opening the board failed", e),
+                start,
+            ),
         }))
         .unwrap_or_else(|panic| {
             let what = panic
@@ -86,30 +124,32 @@ fn run_job(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            error_result(
+            unjudged_result(
                 &plan.name,
                 &plan.path,
                 board.clone(),
-                format!("internal error (panic): {what}"),
+                Unjudged::Error(format!("internal error (panic): {what}")),
                 start,
             )
         }),
     }
 }
 
-fn error_result(
+fn unjudged_result(
     name: &str,
     path: &Path,
     board: TargetInfo,
-    message: String,
+    why: Unjudged,
     start: Instant,
 ) -> TestResult {
+    let (verdict, failure) = why.verdict_and_message();
     TestResult {
         test_name: name.to_string(),
         plan_path: path.to_path_buf(),
         board,
-        verdict: Verdict::Error,
-        failure: Some(message),
+        verdict,
+        failure,
+        retried_after: None,
         checks: Vec::new(),
         metrics: Vec::new(),
         console: String::new(),
@@ -127,6 +167,7 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
         board: board.clone(),
         verdict: Verdict::Pass,
         failure: None,
+        retried_after: None,
         checks: Vec::new(),
         metrics: Vec::new(),
         console: String::new(),
@@ -134,9 +175,10 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
     };
     let outcome = judge(plan, target, &mut result);
     result.verdict = match outcome {
-        Err(message) => {
-            result.failure = Some(message);
-            Verdict::Error
+        Err(unjudged) => {
+            let (verdict, message) = unjudged.verdict_and_message();
+            result.failure = message;
+            verdict
         }
         Ok(()) => match checks::first_failure(&result.checks) {
             Some(first) => {
@@ -150,8 +192,40 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
     result
 }
 
+/// Why a test cannot be judged.
+#[derive(Debug)]
+enum Unjudged {
+    /// Verdict `error`: the plan, its program or the board kind is at fault.
+    Error(String),
+    /// Verdict `infra_error`: the board or its connection failed underneath the test.
+    Infra(String),
+}
+
+impl Unjudged {
+    /// `context: e`, an infrastructure failure when `e` is [`TargetError::Board`].
+    fn from_target(context: &str, e: TargetError) -> Unjudged {
+        match e {
+            TargetError::Board(_) => Unjudged::Infra(format!("{context}: {e}")),
+            _ => Unjudged::Error(format!("{context}: {e}")),
+        }
+    }
+
+    fn verdict_and_message(self) -> (Verdict, Option<String>) {
+        match self {
+            Unjudged::Error(m) => (Verdict::Error, Some(m)),
+            Unjudged::Infra(m) => (Verdict::InfraError, Some(m)),
+        }
+    }
+}
+
+impl From<String> for Unjudged {
+    fn from(message: String) -> Unjudged {
+        Unjudged::Error(message)
+    }
+}
+
 /// Fills `result` with checks, metrics and console; `Err` = the test cannot be judged.
-fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Result<(), String> {
+fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Result<(), Unjudged> {
     let compile_check = |expected: String, observed: String, passed: bool| CheckResult {
         kind: CheckKind::Compile,
         name: plan.program.display().to_string(),
@@ -160,7 +234,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         passed,
     };
     let image = match (program::build(&plan.program), &plan.expect_compile_error) {
-        (Err(e @ BuildError::Read { .. }), _) => return Err(e.to_string()),
+        (Err(e @ BuildError::Read { .. }), _) => return Err(e.to_string().into()),
         (Err(BuildError::Compile { diagnostics }), Some(re)) => {
             let matched = re.is_match(&diagnostics);
             result.checks.push(compile_check(
@@ -212,7 +286,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
                 ));
                 return Ok(());
             }
-            Err(e) => return Err(format!("loading the image failed: {e}")),
+            Err(e) => return Err(Unjudged::from_target("loading the image failed", e)),
         },
         Upload::Oracle(oracle) => {
             let mut bytes = image.bytes.clone();
@@ -232,25 +306,25 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         }
     }
     for input in &plan.inputs {
-        target
-            .drive_input(input.pin, input.high)
-            .map_err(|e| format!("driving input pin {} failed: {e}", input.pin))?;
+        target.drive_input(input.pin, input.high).map_err(|e| {
+            Unjudged::from_target(&format!("driving input pin {} failed", input.pin), e)
+        })?;
     }
     let report = target
         .run(&plan.budget)
-        .map_err(|e| format!("running the program failed: {e}"))?;
+        .map_err(|e| Unjudged::from_target("running the program failed", e))?;
     if report.end == RunEnd::WallTimeout {
         // Keep what the run produced, for the record; the checks are not judged.
         result.console = String::from_utf8_lossy(target.console()).into_owned();
         result.metrics.extend(checks::run_metrics(&report));
-        return Err(format!(
+        return Err(Unjudged::Error(format!(
             "wall-clock timeout: the run was stopped after {:?}, over the {:?} of \
              budget.timeout_s ({} instructions, {:.3} virtual ms)",
             report.wall_time,
             plan.budget.wall_timeout,
             report.instructions,
             report.virtual_time.as_secs_f64() * 1e3
-        ));
+        )));
     }
     let console = target.console().to_vec();
     let edges = target.pin_edges().to_vec();
@@ -263,11 +337,11 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         Err(e @ TargetError::Board(_)) => Some(e),
         _ => None,
     }) {
-        return Err(format!("reading a register failed: {e}"));
+        return Err(Unjudged::Infra(format!("reading a register failed: {e}")));
     }
     let vm = target
         .vm_state()
-        .map_err(|e| format!("reading the VM state failed: {e}"))?;
+        .map_err(|e| Unjudged::from_target("reading the VM state failed", e))?;
     let obs = Observations {
         report,
         console,
@@ -300,26 +374,27 @@ pub fn client_timeouts(baud: u32) -> Timeouts {
 /// `preload` program directly first, enters the bootloader, uploads with the `cockpit_oracle`
 /// client at 115200 baud (chunks, retries, readback) and reboots, so the next run boots what
 /// the bootloader left active. Returns the judged upload ([`checks::upload_check`]) and the
-/// facts of the preloaded image, if any. `Err` = the test cannot be judged (the preload does
-/// not build or load, the board has no bootloader, the serial port cannot be opened or used).
+/// facts of the preloaded image, if any. `Err` = the test cannot be judged: the preload does
+/// not build or load, the board has no bootloader (`error`); the board fails, the serial port
+/// cannot be opened or used (`infra_error`).
 fn oracle_upload(
     oracle: &OracleUpload,
     image: &[u8],
     target: &mut dyn Target,
-) -> Result<(CheckResult, Vec<Metric>, Option<ImageInfo>), String> {
+) -> Result<(CheckResult, Vec<Metric>, Option<ImageInfo>), Unjudged> {
     let previous = match &oracle.preload {
         None => None,
         Some(path) => {
             let pre = program::build(path).map_err(|e| format!("preload: {e}"))?;
-            target
-                .load(&pre.bytes)
-                .map_err(|e| format!("loading the preload {} failed: {e}", path.display()))?;
+            target.load(&pre.bytes).map_err(|e| {
+                Unjudged::from_target(&format!("loading the preload {} failed", path.display()), e)
+            })?;
             Some(pre.info)
         }
     };
     let port = target
         .bootloader_port()
-        .map_err(|e| format!("entering the bootloader failed: {e}"))?;
+        .map_err(|e| Unjudged::from_target("entering the bootloader failed", e))?;
     let outcome = Client::open(
         &port,
         limits::DEFAULT_BAUD,
@@ -328,9 +403,9 @@ fn oracle_upload(
     .and_then(|mut client| client.upload(image, |_| {}));
     target
         .reboot()
-        .map_err(|e| format!("rebooting after the upload failed: {e}"))?;
+        .map_err(|e| Unjudged::from_target("rebooting after the upload failed", e))?;
     if let Err(e @ (ClientError::Serial(_) | ClientError::Io(_))) = &outcome {
-        return Err(format!("bootloader port {port}: {e}"));
+        return Err(Unjudged::Infra(format!("bootloader port {port}: {e}")));
     }
     let (check, metrics) = checks::upload_check(oracle.expect_error, &outcome);
     Ok((check, metrics, previous))
@@ -358,6 +433,8 @@ mod tests {
         vm: VmState,
         end: Option<RunEnd>,
         panic_on_run: bool,
+        /// `run` fails with `TargetError::Board(this)`.
+        board_failure: Option<String>,
         budget_seen: Option<Budget>,
         inputs: Vec<(u8, bool)>,
         wall_time: Duration,
@@ -365,10 +442,7 @@ mod tests {
 
     impl Target for FakeTarget {
         fn info(&self) -> TargetInfo {
-            TargetInfo {
-                kind: "sim".into(),
-                id: "fake-0".into(),
-            }
+            TargetInfo::new("sim", "fake-0")
         }
         fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
             if pin > 16 {
@@ -386,6 +460,9 @@ mod tests {
         }
         fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
             assert!(!self.panic_on_run, "simulated board bug");
+            if let Some(why) = &self.board_failure {
+                return Err(TargetError::Board(why.clone()));
+            }
             if !self.loaded {
                 return Err(TargetError::NotLoaded);
             }
@@ -661,15 +738,12 @@ mod tests {
         let files = discover(&[dir.path().to_path_buf()]).unwrap();
         assert_eq!(files, [good, bad, dup, boom]);
         let jobs = load(&files);
-        let board = TargetInfo {
-            kind: "sim".into(),
-            id: "sim".into(),
-        };
-        let make = |i: usize| -> Box<dyn Target> {
-            Box::new(FakeTarget {
+        let board = TargetInfo::new("sim", "sim");
+        let make = |i: usize| -> Result<Box<dyn Target>, TargetError> {
+            Ok(Box::new(FakeTarget {
                 panic_on_run: i == 3,
                 ..Default::default()
-            })
+            }))
         };
         let mut results = Vec::new();
         run_all(jobs, 3, &board, &make, |r| results.push(r));
@@ -757,5 +831,76 @@ mod tests {
         assert_eq!(r.verdict, Verdict::Fail);
         assert!(r.failure.unwrap().contains("compiled without errors"));
         assert!(t.budget_seen.is_some());
+    }
+
+    /// Runs `body` through [`run_job`] on boards from `make(n)` (`n` = boards made so far);
+    /// returns the result and how many boards were made.
+    fn run_counted(
+        body: &str,
+        make: impl Fn(usize) -> Result<Box<dyn Target>, TargetError>,
+    ) -> (TestResult, usize) {
+        let dir = fixture(0);
+        let path = plan_in(dir.path(), "t.toml", body);
+        let job = Job::Plan(Box::new(Plan::load(&path).unwrap()));
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let result = run_job(&job, &TargetInfo::new("probe", "bench-1"), || {
+            make(made.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        });
+        (result, made.into_inner())
+    }
+
+    #[test]
+    fn an_infrastructure_failure_is_retried_once_and_the_retry_recorded() {
+        let flaky = |n: usize| -> Result<Box<dyn Target>, TargetError> {
+            Ok(Box::new(FakeTarget {
+                board_failure: (n == 0).then(|| "probe 0483:374b vanished".to_string()),
+                ..Default::default()
+            }))
+        };
+        let (r, made) = run_counted("name = \"f\"\nprogram = \"prog.cvbc\"\n", flaky);
+        assert_eq!(made, 2);
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+        assert_eq!(r.failure, None);
+        assert_eq!(
+            r.retried_after.as_deref(),
+            Some("running the program failed: board failure: probe 0483:374b vanished")
+        );
+
+        // Failing twice: `infra_error`, with both failures on the result.
+        let broken = |_| -> Result<Box<dyn Target>, TargetError> {
+            Err(TargetError::Board("no probe matches 0483:374b".into()))
+        };
+        let (r, made) = run_counted("name = \"b\"\nprogram = \"prog.cvbc\"\n", broken);
+        assert_eq!(made, 2);
+        assert_eq!(r.verdict, Verdict::InfraError);
+        let why = "opening the board failed: board failure: no probe matches 0483:374b";
+        assert_eq!(r.failure.as_deref(), Some(why));
+        assert_eq!(r.retried_after.as_deref(), Some(why));
+    }
+
+    #[test]
+    fn failed_checks_and_other_errors_are_not_retried() {
+        let fake = |_| -> Result<Box<dyn Target>, TargetError> {
+            Ok(Box::new(FakeTarget {
+                registers: HashMap::from([(0x4800_0800, 0)]),
+                ..Default::default()
+            }))
+        };
+        let (r, made) = run_counted(
+            "name = \"f\"\nprogram = \"prog.cvbc\"\n\
+             [[register]]\nname = \"GPIOC.MODER\"\nmask = 0x3000\nequals = 0x1000\n",
+            fake,
+        );
+        assert_eq!((r.verdict, made, r.retried_after), (Verdict::Fail, 1, None));
+
+        // A board kind that cannot do what the plan asks is the plan's problem: `error`.
+        let unsupported = |_| -> Result<Box<dyn Target>, TargetError> {
+            Err(TargetError::Unsupported("no such board kind here".into()))
+        };
+        let (r, made) = run_counted("name = \"u\"\nprogram = \"prog.cvbc\"\n", unsupported);
+        assert_eq!(
+            (r.verdict, made, r.retried_after),
+            (Verdict::Error, 1, None)
+        );
     }
 }

@@ -5,8 +5,10 @@
 //! * `runs` — one row per `cockpit run`: who/what/where ([`RunInfo`]) and, once finished, the
 //!   end time and totals ([`Summary`]). `finished_at_ms` stays `NULL` if the run crashed; the tests it
 //!   recorded are kept.
-//! * `test_results` — one row per test (plan × board), with verdict, failure summary, wall
-//!   duration (ms) and the console transcript, stored verbatim.
+//! * `test_results` — one row per test (plan × board), with verdict (`pass`, `fail`, `error`,
+//!   `infra_error`), failure summary, wall duration (ms), the console transcript (stored
+//!   verbatim), the board's probe serial and backend, and the first attempt's failure of a test
+//!   that was retried after an infrastructure failure.
 //! * `checks` — the evaluated checks of a result, in plan order (`seq` from 0).
 //! * `metrics` — the measurements of a result (`name`, `unit`, `value`).
 //!
@@ -156,10 +158,17 @@ pub struct StoredResult {
     pub board_kind: String,
     /// Board id.
     pub board_id: String,
+    /// The board's debug-probe serial ([`crate::target::TargetInfo::serial`]).
+    pub board_serial: Option<String>,
+    /// What drove the board, with its version ([`crate::target::TargetInfo::backend`]).
+    pub board_backend: Option<String>,
     /// Verdict.
     pub verdict: Verdict,
-    /// One-line failure summary, for `fail`/`error`.
+    /// One-line failure summary, for `fail`/`error`/`infra_error`.
     pub failure: Option<String>,
+    /// The first attempt's infrastructure failure, when the test was retried
+    /// ([`TestResult::retried_after`]).
+    pub retried_after: Option<String>,
     /// Wall-clock duration of the test, milliseconds.
     pub duration_ms: f64,
     /// Console transcript.
@@ -290,16 +299,20 @@ impl Store {
             .map_err(self.query_err(operation.clone()))?;
         let rec = sqlx::query!(
             r#"INSERT INTO test_results (run_id, test_name, plan_path, board_kind, board_id,
-                                         verdict, failure, duration_ms, console)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                         board_serial, board_backend, verdict, failure,
+                                         retried_after, duration_ms, console)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                RETURNING id AS "id!: i64""#,
             run_id,
             result.test_name,
             plan_path,
             result.board.kind,
             result.board.id,
+            result.board.serial,
+            result.board.backend,
             verdict,
             result.failure,
+            result.retried_after,
             duration_ms,
             result.console,
         )
@@ -354,17 +367,21 @@ impl Store {
         summary: &Summary,
     ) -> Result<(), StoreError> {
         let operation = format!("finish run {run_id}");
-        let (passed, failed, errors) = (
+        let (passed, failed, errors, infra_errors) = (
             i64::from(summary.passed),
             i64::from(summary.failed),
             i64::from(summary.errors),
+            i64::from(summary.infra_errors),
         );
         let done = sqlx::query!(
-            "UPDATE runs SET finished_at_ms = ?, passed = ?, failed = ?, errors = ? WHERE id = ?",
+            "UPDATE runs SET finished_at_ms = ?, passed = ?, failed = ?, errors = ?,
+                             infra_errors = ?
+             WHERE id = ?",
             finished_at_ms,
             passed,
             failed,
             errors,
+            infra_errors,
             run_id,
         )
         .execute(&self.pool)
@@ -434,7 +451,7 @@ impl Store {
         let row = sqlx::query!(
             r#"SELECT id AS "id!: i64", started_at_ms, finished_at_ms, git_commit, commit_message,
                       git_dirty AS "git_dirty: bool", host, board_kind, board_id,
-                      harness_version, command, passed, failed, errors
+                      harness_version, command, passed, failed, errors, infra_errors
                FROM runs WHERE id = ?"#,
             run_id
         )
@@ -450,6 +467,7 @@ impl Store {
                 passed: count(r.passed, "passed")?,
                 failed: count(r.failed, "failed")?,
                 errors: count(r.errors, "errors")?,
+                infra_errors: count(r.infra_errors, "infra_errors")?,
             }),
             None => None,
         };
@@ -477,7 +495,8 @@ impl Store {
         let operation = format!("read results of run {run_id}");
         let rows = sqlx::query!(
             r#"SELECT id AS "id!: i64", run_id, test_name, plan_path, board_kind, board_id,
-                      verdict, failure, duration_ms, console
+                      board_serial, board_backend, verdict, failure, retried_after, duration_ms,
+                      console
                FROM test_results WHERE run_id = ? ORDER BY id"#,
             run_id
         )
@@ -515,7 +534,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(self.query_err(operation.clone()))?;
-            let verdict = parse_verdict(&r.verdict)
+            let verdict = Verdict::parse(&r.verdict)
                 .ok_or_else(|| self.invalid(&operation, format!("verdict {:?}", r.verdict)))?;
             out.push(StoredResult {
                 id: r.id,
@@ -524,8 +543,11 @@ impl Store {
                 plan_path: r.plan_path,
                 board_kind: r.board_kind,
                 board_id: r.board_id,
+                board_serial: r.board_serial,
+                board_backend: r.board_backend,
                 verdict,
                 failure: r.failure,
+                retried_after: r.retried_after,
                 duration_ms: r.duration_ms,
                 console: r.console,
                 checks,
@@ -534,12 +556,6 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-fn parse_verdict(s: &str) -> Option<Verdict> {
-    [Verdict::Pass, Verdict::Fail, Verdict::Error]
-        .into_iter()
-        .find(|v| v.as_str() == s)
 }
 
 fn parse_kind(s: &str) -> Option<CheckKind> {
@@ -583,12 +599,10 @@ mod tests {
         TestResult {
             test_name: name.to_owned(),
             plan_path: PathBuf::from(format!("test-plans/{name}.toml")),
-            board: TargetInfo {
-                kind: board_kind.to_owned(),
-                id: format!("{board_kind}-0"),
-            },
+            board: TargetInfo::new(board_kind, format!("{board_kind}-0")),
             verdict,
             failure: (verdict != Verdict::Pass).then(|| "console: missing \"done\"".to_owned()),
+            retried_after: None,
             checks: vec![
                 CheckResult {
                     kind: CheckKind::Console,
@@ -649,13 +663,20 @@ mod tests {
         let mut error = result("broken", "sim", Verdict::Error, &[]);
         error.checks.clear();
         error.plan_path = PathBuf::from("/abs/plans/broken.toml");
-        for r in [&pass, &fail, &error] {
+        // A real board whose probe failed twice.
+        let mut infra = result("blinky", "probe", Verdict::InfraError, &[]);
+        infra.board.serial = Some("066DFF485550755187121723".to_owned());
+        infra.board.backend = Some("probe-rs 0.32.0".to_owned());
+        infra.failure = Some("opening the board failed: board failure: no probe".to_owned());
+        infra.retried_after = Some("attach timed out after 5 s".to_owned());
+        for r in [&pass, &fail, &error, &infra] {
             store.record_test(run, r).await.unwrap();
         }
         let summary = Summary {
             passed: 1,
             failed: 1,
             errors: 1,
+            infra_errors: 1,
         };
         store
             .finish_run(run, 1_700_000_004_321, &summary)
@@ -674,15 +695,18 @@ mod tests {
         );
 
         let results = store.results(run).await.unwrap();
-        assert_eq!(results.len(), 3);
-        for (got, want) in results.iter().zip([&pass, &fail, &error]) {
+        assert_eq!(results.len(), 4);
+        for (got, want) in results.iter().zip([&pass, &fail, &error, &infra]) {
             assert_eq!(got.run_id, run);
             assert_eq!(got.test_name, want.test_name);
             assert_eq!(got.plan_path, want.plan_path.to_string_lossy());
             assert_eq!(got.board_kind, want.board.kind);
             assert_eq!(got.board_id, want.board.id);
+            assert_eq!(got.board_serial, want.board.serial);
+            assert_eq!(got.board_backend, want.board.backend);
             assert_eq!(got.verdict, want.verdict);
             assert_eq!(got.failure, want.failure);
+            assert_eq!(got.retried_after, want.retried_after);
             assert_eq!(got.duration_ms, 12.345);
             assert_eq!(got.console, want.console);
             assert_eq!(got.checks, want.checks);
@@ -1055,5 +1079,62 @@ mod tests {
         .unwrap();
         let err = Store::open(&path).await.unwrap_err();
         assert!(err.to_string().contains("junk.db"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn results_stored_before_the_infra_error_migration_keep_their_checks_and_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("v4.db");
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&db)
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePool::connect_with(opts).await.unwrap();
+        cockpit_dashboard::MIGRATOR.run_to(4, &pool).await.unwrap();
+        for sql in [
+            "INSERT INTO runs (id, started_at_ms, host, board_kind, board_id, harness_version,
+                               command, finished_at_ms, passed, failed, errors)
+             VALUES (7, 1000, 'h', 'sim', 'sim', '0.1.0', 'cockpit run', 2000, 0, 1, 0)",
+            "INSERT INTO test_results (id, run_id, test_name, plan_path, board_kind, board_id,
+                                       verdict, failure, duration_ms, console)
+             VALUES (3, 7, 'blinky', 'p.toml', 'sim', 'sim', 'fail', 'x', 1.5, 'out')",
+            "INSERT INTO checks VALUES (3, 0, 'console', 'contains \"x\"', 'x', 'out', 0)",
+            "INSERT INTO metrics VALUES (3, 'cycles', 'cycles', 42.0)",
+            "INSERT INTO metrics VALUES (3, 'a_later_name', 'ms', 1.0)",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+
+        let store = Store::open(&db).await.unwrap();
+        let results = store.results(7).await.unwrap();
+        assert_eq!(results.len(), 1);
+        let r = &results[0];
+        assert_eq!(
+            (r.id, r.verdict, r.console.as_str()),
+            (3, Verdict::Fail, "out")
+        );
+        assert_eq!(
+            (r.board_serial.clone(), r.retried_after.clone()),
+            (None, None)
+        );
+        assert_eq!(r.checks.len(), 1);
+        assert_eq!(r.checks[0].observed, "out");
+        let metrics: Vec<_> = r.metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(metrics, ["cycles", "a_later_name"]);
+        let summary = store.run(7).await.unwrap().unwrap().summary.unwrap();
+        assert_eq!((summary.failed, summary.infra_errors), (1, 0));
+        // Deleting the run still cascades through the rebuilt tables.
+        sqlx::query("DELETE FROM runs WHERE id = 7")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        let left: (i64, i64) =
+            sqlx::query_as("SELECT (SELECT COUNT(*) FROM checks), (SELECT COUNT(*) FROM metrics)")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(left, (0, 0));
+        store.close().await;
     }
 }

@@ -69,13 +69,33 @@ pub struct VmState {
     pub globals: Vec<i32>,
 }
 
-/// Identity of the board, as stored with each run.
+/// Identity of the board, as stored with each result.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TargetInfo {
     /// Board kind: `"sim"`, `"emu"` or `"probe"`.
     pub kind: String,
-    /// Board id: `"sim"` for every simulated board (they are identical), a probe serial for a real one.
+    /// Board id: `"sim"`/`"emu"` for every simulated/emulated board (they are identical), the
+    /// hardware map's id (`boards.toml`, e.g. `"nucleo-1"`) for a real one.
     pub id: String,
+    /// Serial number of the real board's debug probe (the ST-Link's USB serial); `None` for
+    /// `sim` and `emu`.
+    pub serial: Option<String>,
+    /// What drives a real board, with its version (`"probe-rs 0.32.0"`); `None` for `sim` and
+    /// `emu`, which are the harness itself (its version is stored with the run).
+    pub backend: Option<String>,
+}
+
+impl TargetInfo {
+    /// A board of `kind` with id `id`, no probe serial and no backend (`sim`, and the identity
+    /// recorded for tests that never reached a board).
+    pub fn new(kind: impl Into<String>, id: impl Into<String>) -> TargetInfo {
+        TargetInfo {
+            kind: kind.into(),
+            id: id.into(),
+            serial: None,
+            backend: None,
+        }
+    }
 }
 
 /// Errors of the board itself (not of the program under test).
@@ -93,7 +113,9 @@ pub enum TargetError {
     /// `run` was called with no program loaded.
     #[error("no program loaded")]
     NotLoaded,
-    /// The board or its connection failed (infrastructure error).
+    /// The board or its connection failed: probe missing, attach or flash failed, a
+    /// per-operation timeout, serial port gone. An infrastructure error: the runner records the
+    /// test as `infra_error` and runs it once more on a fresh board.
     #[error("board failure: {0}")]
     Board(String),
     /// The board kind cannot do this (e.g. it has no serial bootloader).

@@ -314,7 +314,7 @@ async fn detect_uncached(
     let mut result_of: HashMap<i64, (usize, i64)> = HashMap::new();
     for (id, run_id, test, kind, board) in sqlx::query_as::<_, (i64, i64, String, String, String)>(
         "SELECT id, run_id, test_name, board_kind, board_id FROM test_results
-         WHERE run_id >= ? AND verdict != 'error'",
+         WHERE run_id >= ? AND verdict NOT IN ('error', 'infra_error')",
     )
     .bind(min_run)
     .fetch_all(pool)
@@ -341,7 +341,7 @@ async fn detect_uncached(
     let rows = sqlx::query(
         "SELECT m.result_id, m.name, m.unit, m.value
          FROM test_results t JOIN metrics m ON m.result_id = t.id
-         WHERE t.run_id >= ? AND t.verdict != 'error'
+         WHERE t.run_id >= ? AND t.verdict NOT IN ('error', 'infra_error')
          ORDER BY t.run_id, t.id",
     )
     .bind(min_run)

@@ -14,7 +14,7 @@ use cockpit_harness::result::{Summary, TestResult};
 use cockpit_harness::runner;
 use cockpit_harness::sim::SimTarget;
 use cockpit_harness::store::{RunInfo, Store, StoreError};
-use cockpit_harness::target::{Target, TargetInfo};
+use cockpit_harness::target::{Target, TargetError, TargetInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::select::Selection;
@@ -50,7 +50,7 @@ pub struct RunArgs {
 }
 
 /// A source of fresh boards of one kind.
-type BoardFactory = Box<dyn Fn(usize) -> Box<dyn Target> + Sync>;
+type BoardFactory = Box<dyn Fn(usize) -> Result<Box<dyn Target>, TargetError> + Sync>;
 
 /// The factory for board kind `kind`. Errors: an unknown kind, or one not available yet.
 /// Board kinds this build can run (`emu` needs the `emu` cargo feature).
@@ -61,10 +61,10 @@ const AVAILABLE: &str = "sim";
 
 fn board_factory(kind: &str) -> anyhow::Result<BoardFactory> {
     match kind {
-        "sim" => Ok(Box::new(|_| Box::new(SimTarget::new()))),
+        "sim" => Ok(Box::new(|_| Ok(Box::new(SimTarget::new())))),
         #[cfg(feature = "emu")]
         "emu" => Ok(Box::new(|_| {
-            Box::new(cockpit_harness::emu::EmuTarget::new())
+            Ok(Box::new(cockpit_harness::emu::EmuTarget::new()))
         })),
         k if BOARD_KINDS.contains(&k) => {
             bail!("board kind `{k}` is not available yet (available: {AVAILABLE})")
@@ -207,10 +207,7 @@ pub fn run(args: RunArgs) -> Outcome {
                 .expect("static template is valid")
                 .progress_chars("=> "),
         );
-        let board = TargetInfo {
-            kind: kind.clone(),
-            id: kind.clone(),
-        };
+        let board = TargetInfo::new(kind.clone(), kind.clone());
         runner::run_all(jobs, threads, &board, make_board, |result| {
             progress.set_message(format!("{} {}", result.test_name, result.verdict.as_str()));
             progress.inc(1);

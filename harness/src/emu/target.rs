@@ -258,10 +258,7 @@ fn live_telemetry(mcu: &Mcu) -> Option<telemetry::TelemetryRecord> {
 
 impl Target for EmuTarget {
     fn info(&self) -> TargetInfo {
-        TargetInfo {
-            kind: "emu".into(),
-            id: Self::ID.into(),
-        }
+        TargetInfo::new("emu", Self::ID)
     }
 
     /// Drives the pin's GPIO input for every following run. Errors: `Board` for a pin outside

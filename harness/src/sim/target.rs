@@ -112,10 +112,7 @@ impl SimTarget {
 
 impl Target for SimTarget {
     fn info(&self) -> TargetInfo {
-        TargetInfo {
-            kind: "sim".into(),
-            id: Self::ID.to_string(),
-        }
+        TargetInfo::new("sim", Self::ID)
     }
 
     /// Drives the pin through [`SimBoard::set_input`]; the level survives the board reset at the
