@@ -21,6 +21,7 @@ pub mod discover;
 pub mod emu;
 pub mod plan;
 pub mod program;
+pub mod pty;
 pub mod regmap;
 pub mod report;
 pub mod result;

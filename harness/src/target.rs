@@ -142,8 +142,17 @@ pub trait Target: Send {
     /// Observations of earlier runs are cleared. Errors: `NotLoaded`, `Board`.
     fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError>;
 
-    /// The console (USART1) transcript of the last run, as raw bytes.
+    /// The console (USART1) transcript of the last run, as raw bytes: the guest program's
+    /// output.
     fn console(&self) -> &[u8];
+
+    /// Everything the board sent on USART1 in the last run (or bootloader session), raw: on a
+    /// board running the firmware, its own lines too (boot banner with the fail-safe state,
+    /// fault reports, `guest:` status lines) around the guest's [`Target::console`]. The
+    /// default (boards without firmware, like `sim`): the console.
+    fn transcript(&self) -> &[u8] {
+        self.console()
+    }
 
     /// Output level changes of logical pins during the last run, in time order.
     fn pin_edges(&self) -> &[PinEdge];
@@ -171,7 +180,9 @@ pub trait Target: Send {
     /// Leaves the bootloader with a reset: boot selection picks the active program bank (the
     /// last image the bootloader activated, else the other valid bank), and the next
     /// [`Target::run`] runs that image (`NotLoaded` if no bank holds a valid one). Does nothing
-    /// on a board that is not in its bootloader. Errors: `Unsupported` (the default), `Board`.
+    /// on a board that is not in its bootloader; on a board whose firmware left its bootloader
+    /// by resetting itself (a fault, the watchdog), that reset is the one the next run starts
+    /// from. Errors: `Unsupported` (the default), `Board`.
     fn reboot(&mut self) -> Result<(), TargetError> {
         Err(TargetError::Unsupported(format!(
             "board kind `{}` cannot reboot from a bootloader",

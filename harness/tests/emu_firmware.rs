@@ -87,3 +87,54 @@ fn firmware_runs_a_shipped_program() {
             .map(|p| p.unmodelled.iter().take(10).collect::<Vec<_>>())
     );
 }
+
+/// A small program's image.
+fn image(name: &str) -> Vec<u8> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test-plans/programs")
+        .join(name);
+    cockpit_harness::program::build(&src)
+        .expect("builds")
+        .bytes
+}
+
+#[test]
+fn firmware_bootloader_on_a_pty_uploads_and_the_image_boots() {
+    use cockpit_oracle::client::Client;
+    let Some(fw) = elf() else { return };
+    let mut t = EmuTarget::with_firmware(fw);
+    let port = t.bootloader_port().expect("bootloader session");
+    assert!(port.starts_with("/dev/"), "{port}");
+    let baud = cockpit_oracle::limits::DEFAULT_BAUD;
+    let mut client = Client::open(&port, baud, cockpit_harness::runner::client_timeouts(baud))
+        .expect("opens the pty");
+    let info = client.device_info().expect("DeviceInfo from the firmware");
+    eprintln!("device info: {info:?}");
+    let image = image("previous_image.c");
+    let report = client.upload(&image, |_| {}).expect("uploaded");
+    eprintln!(
+        "upload: {} bytes in {:?}, efficiency {:?}",
+        report.bytes, report.duration, report.line_efficiency
+    );
+    assert_eq!(report.bytes, image.len());
+    drop(client);
+    // The session's register reads reach the running MCU.
+    assert_eq!(t.read_u32(0x1FFF_7590).unwrap(), 0x0045_0042, "UID word 0");
+    t.reboot().expect("reboot");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    assert!(
+        transcript.contains("user key held: bootloader on USART1"),
+        "{transcript}"
+    );
+    // The firmware's FLASH driver wrote bank A and activated it.
+    let budget = Budget {
+        max_instructions: 1_000_000,
+        virtual_time: Duration::from_secs(2),
+        wall_timeout: Duration::from_secs(20),
+    };
+    let r = t.run(&budget).expect("runs the uploaded image");
+    assert_eq!(r.end, cockpit_harness::target::RunEnd::Halted);
+    assert_eq!(t.console(), b"previous image still boots\n");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    assert!(transcript.contains("reason=reset"), "{transcript}");
+}

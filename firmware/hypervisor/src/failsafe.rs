@@ -116,6 +116,8 @@ pub const CSR_IWDGRSTF: u32 = 1 << 29;
 pub const MAX_CONSECUTIVE_FAULTS: u32 = 3;
 /// Word 0 of a valid fail-safe record.
 pub const BOOT_MAGIC: u32 = 0xB007_5AFE;
+/// Address of the fail-safe record in the firmware's no-init RAM (after the fault record).
+pub const BOOT_ADDR: u32 = crate::fault::FAULT_ADDR + 0x40;
 
 /// The fail-safe record's payload (without magic and checksum).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

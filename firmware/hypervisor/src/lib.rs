@@ -13,7 +13,9 @@
 //!
 //! Documented addresses and constants (see `README.md`):
 //! - [`PROGRAM_BANK_ADDR`] `0x0801_0000`, [`PROGRAM_BANK_SIZE`] 192 KiB;
-//! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1);
+//! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1), [`fault::FAULT_ADDR`]
+//!   `0x2000_0040` (the firmware's fault record), [`failsafe::BOOT_ADDR`] `0x2000_0080` (its
+//!   fail-safe record);
 //! - [`vmsnap::VM_SNAPSHOT_ADDR`] `0x2000_0100` (the VM's stack and globals when the guest stops);
 //! - [`CPU_HZ`] 170 MHz, the core clock the cycle model and the `sim` board assume.
 #![no_std]
@@ -27,6 +29,7 @@ pub mod boot;
 pub mod bootloader;
 pub mod clocks;
 pub mod failsafe;
+pub mod fault;
 pub mod flash;
 pub mod host;
 pub mod loader;

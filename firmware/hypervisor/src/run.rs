@@ -73,7 +73,9 @@ pub fn snapshot(vm: &Vm, program: &Program<'_>, state: RunState) -> TelemetryRec
 ///
 /// Each slice executes at most `limits.slice` instructions; the telemetry record is published on
 /// the board before the first slice, after every slice and at the end; the VM snapshot record
-/// ([`VmSnapshot`]: stack and globals) before the first slice and when the guest stops. Budgets: when the VM's instruction count reaches
+/// ([`VmSnapshot`]: stack and globals) before the first slice and when the guest stops, each
+/// time *before* the telemetry record, whose STATE is what an observer polls: once it reads
+/// halted or faulted, the snapshot is complete. Budgets: when the VM's instruction count reaches
 /// `limits.max_instructions`, or board time reaches `time_limit_us` after the start, the VM is
 /// stopped with `BUDGET_EXCEEDED` ([`Vm::stop_with`]). Board time is checked precisely at HAL
 /// calls (see [`VmHost`]) and otherwise between slices, so a compute-only stretch can overrun the
@@ -89,24 +91,24 @@ pub fn run<B: Board>(
     let deadline = limits.time_limit_us.map(|t| start.saturating_add(t));
     let mut host = VmHost::new(board, deadline, vm.cycles());
     let slice = u64::from(limits.slice.max(1));
+    host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
     host.board()
         .publish_telemetry(&snapshot(vm, program, RunState::Running));
-    host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
     loop {
         let done = vm.instructions();
         if done >= limits.max_instructions || host.past_deadline() {
             let fault = vm.stop_with(VmError::BudgetExceeded);
+            host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
             host.board()
                 .publish_telemetry(&snapshot(vm, program, RunState::Faulted));
-            host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
             return Outcome::Faulted(fault);
         }
         let n = slice.min(limits.max_instructions - done);
         match vm.run(program, &mut host, n) {
             Ok(Exit::Halted) => {
+                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 host.board()
                     .publish_telemetry(&snapshot(vm, program, RunState::Halted));
-                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 return Outcome::Halted;
             }
             Ok(Exit::Yielded) => {
@@ -117,9 +119,9 @@ pub fn run<B: Board>(
                 }
             }
             Err(fault) => {
+                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 host.board()
                     .publish_telemetry(&snapshot(vm, program, RunState::Faulted));
-                host.board().publish_vm_snapshot(&VmSnapshot::of(vm));
                 return Outcome::Faulted(fault);
             }
         }

@@ -13,12 +13,12 @@ use crate::records;
 
 /// The stored record, if valid.
 pub fn load() -> Option<BootRecord> {
-    records::boot().and_then(|w| BootRecord::from_words(&w))
+    records::boot()
 }
 
 /// Stores the record.
 pub fn store(r: &BootRecord) {
-    records::set_boot(r.to_words());
+    records::set_boot(r);
 }
 
 /// The current state (SafeStop if the record is unreadable).

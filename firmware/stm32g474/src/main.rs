@@ -26,6 +26,7 @@ use defmt_rtt as _; // the `_SEGGER_RTT` control block; defmt frames on up-chann
 use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering;
 
+use cockpit_hypervisor::fault::{FaultKind, FaultRecord};
 use cockpit_hypervisor::{Bootloader, Limits, Outcome, boot, load_boot, pins};
 use cockpit_vm::Vm;
 use cortex_m_rt::{ExceptionFrame, entry, exception};
@@ -81,7 +82,7 @@ fn main() -> ! {
 
     // Fail-safe state (pure transition logic: cockpit_hypervisor::failsafe).
     let fault = records::fault();
-    let new_fault = fault.is_some_and(|w| w[1] & records::KIND_ACKED == 0);
+    let new_fault = fault.is_some_and(|r| !r.acked);
     let key = user_key_held();
     let prev = failsafe::load();
     let rec = failsafe::decide_boot(
@@ -115,8 +116,8 @@ fn main() -> ! {
         state.name(),
         reason.name()
     );
-    if let Some(w) = fault.filter(|_| new_fault) {
-        report_fault(&w);
+    if let Some(r) = fault.filter(|_| new_fault) {
+        report_fault(&r);
         records::ack_fault();
     }
 
@@ -311,32 +312,23 @@ impl TestCommands {
     }
 }
 
-fn report_fault(w: &[u32; 16]) {
+fn report_fault(r: &FaultRecord) {
     defmt::warn!(
         "fault record #{=u32}: kind {=u32} pc {=u32:#010x} lr {=u32:#010x} cfsr {=u32:#010x} hfsr {=u32:#010x}",
-        w[14],
-        w[1] & 0xFF,
-        w[8],
-        w[7],
-        w[10],
-        w[11]
+        r.count,
+        r.kind.code(),
+        r.pc(),
+        r.lr(),
+        r.cfsr,
+        r.hfsr
     );
-    let kind = match w[1] & 0xFF {
-        records::KIND_HARDFAULT => "HARDFAULT",
-        records::KIND_PANIC => "PANIC",
-        _ => "UNKNOWN",
-    };
-    let _ = write!(
-        Console,
-        "FAULT {kind} #{}: pc={:#010x} lr={:#010x} xpsr={:#010x} r0={:#010x} r1={:#010x} r2={:#010x} r3={:#010x} r12={:#010x} cfsr={:#010x} hfsr={:#010x} mmfar={:#010x} bfar={:#010x}\r\n",
-        w[14], w[8], w[7], w[9], w[2], w[3], w[4], w[5], w[6], w[10], w[11], w[12], w[13]
-    );
+    let _ = write!(Console, "FAULT {r}\r\n");
 }
 
 #[exception]
 unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
     records::record_fault(
-        records::KIND_HARDFAULT,
+        FaultKind::HardFault,
         [ef.r0(), ef.r1(), ef.r2(), ef.r3(), ef.r12(), ef.lr(), ef.pc(), ef.xpsr()],
     );
     defmt::error!("HardFault at pc {=u32:#010x}; fault record stored, resetting", ef.pc());
@@ -347,7 +339,7 @@ unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     let line = info.location().map_or(0, |l| l.line());
-    records::record_fault(records::KIND_PANIC, [line, 0, 0, 0, 0, 0, 0, 0]);
+    records::record_fault(FaultKind::Panic, [line, 0, 0, 0, 0, 0, 0, 0]);
     defmt::error!("panic at line {=u32}; fault record stored, resetting", line);
     uart::write(b"\r\nPANIC: fault record at 0x20000040; resetting\r\n");
     cortex_m::peripheral::SCB::sys_reset()

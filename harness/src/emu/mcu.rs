@@ -44,6 +44,9 @@ pub enum Stop {
     Predicate,
     /// The core locked up (a fault during HardFault, or a bad vector): message.
     Lockup,
+    /// A reset was requested (software or watchdog) and [`Mcu::set_stop_at_reset`] is on: the
+    /// reset has not been performed.
+    Reset(ResetCause),
 }
 
 /// Mutable state the hooks see: the peripherals plus core bookkeeping.
@@ -66,6 +69,8 @@ pub struct Core {
     lockup: bool,
     /// Resets performed (software, watchdog).
     pub resets: Vec<ResetCause>,
+    /// Return [`Stop::Reset`] instead of resetting.
+    stop_at_reset: bool,
 }
 
 /// An emulated MCU. Not `Send` (unicorn is `Rc`-based): create one per run.
@@ -98,6 +103,7 @@ impl<'a> Mcu<'a> {
             exceptions_taken: 0,
             lockup: false,
             resets: Vec::new(),
+            stop_at_reset: false,
         };
         let mut uc =
             Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, core).map_err(uc_err)?;
@@ -219,6 +225,12 @@ impl<'a> Mcu<'a> {
         &mut self.uc.get_data_mut().p
     }
 
+    /// Makes [`Mcu::run`] return [`Stop::Reset`] at a reset request instead of rebooting the
+    /// core (a caller that hands the reset to a later run).
+    pub fn set_stop_at_reset(&mut self, on: bool) {
+        self.uc.get_data_mut().stop_at_reset = on;
+    }
+
     /// Core bookkeeping (exceptions taken, resets).
     pub fn core(&self) -> &Core {
         self.uc.get_data()
@@ -291,8 +303,8 @@ impl<'a> Mcu<'a> {
 
     /// Runs until a stop condition: semihosting exit, idle USART polling (if enabled in
     /// [`Periph::idle_polls`]), `max_cycles` more cycles, `until()` returning true (checked
-    /// every ~170 000 cycles = 1 ms of board time), or a lockup. Resets (software or watchdog) reboot the core and
-    /// continue. Errors: only emulator failures that are not guest faults.
+    /// every ~170 000 cycles = 1 ms of board time), or a lockup. Resets (software or watchdog)
+    /// reboot the core and continue, unless [`Mcu::set_stop_at_reset`] is on. Errors: only emulator failures that are not guest faults.
     pub fn run(&mut self, max_cycles: u64, mut until: impl FnMut(&Self) -> bool) -> Stop {
         let limit = self.periph().cycles.saturating_add(max_cycles);
         self.uc.get_data_mut().cycle_limit = limit;
@@ -333,6 +345,7 @@ impl<'a> Mcu<'a> {
                 Some(StopRequest::Exit(code)) => return Stop::Exit(code),
                 Some(StopRequest::Idle) => return Stop::Idle,
                 Some(StopRequest::Breakpoint(n)) => return Stop::Breakpoint(n),
+                Some(StopRequest::Reset(cause)) if c.stop_at_reset => return Stop::Reset(cause),
                 Some(StopRequest::Reset(cause)) => {
                     c.resets.push(cause);
                     c.p.system_reset(cause);

@@ -58,6 +58,7 @@
 
 pub mod mcu;
 pub mod periph;
+pub mod serial;
 pub mod target;
 
 pub use mcu::{Mcu, Stop};

@@ -6,7 +6,7 @@
 //! [`crate::regmap::rcc::REGISTERS`] reset table. USART, FLASH, PWR, IWDG, SysTick, NVIC/SCB and
 //! DWT are modelled here (the `sim` models have no general register-write API).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
@@ -15,6 +15,7 @@ use crate::regmap::{
     FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
     USART3_BASE, rcc, usart,
 };
+use crate::pty::Line;
 use crate::sim::gpio::{GpioPort, mode};
 use crate::target::PinEdge;
 
@@ -89,7 +90,7 @@ mod fl {
 }
 
 /// One USART (RM0440 §37, FIFO disabled): a paced transmitter (TDR + shift register at the
-/// line rate of [`usart::frame_cycles`]) and a receiver fed from a queue.
+/// line rate of [`usart::frame_cycles`]) and a receiver fed from a modelled line.
 ///
 /// Transmit timing, in core cycles (the kernel clock is taken as the 170 MHz core clock, as
 /// the firmware configures PCLK): a TDR write on an idle line goes straight into the shift
@@ -97,6 +98,12 @@ mod fl {
 /// shifting waits in TDR (TXE clear) until that frame ends; a write while TDR is full
 /// overwrites the waiting byte (it is lost, as on the chip). BRR below 16 (not configured)
 /// sends at once. TE/UE are not checked.
+///
+/// Receive ([`EmuUsart::receive`]): each byte reaches RDR when its stop bit ends (frames one
+/// [`usart::frame_cycles`] apart), setting RXNE; a byte that ends while RXNE is still set is
+/// lost and sets ORE (RDR keeps the older byte), or, with CR3.OVRDIS, overwrites RDR without
+/// ORE (RM0440 §37.5.8 "Overrun error"); ICR.ORECF clears ORE. Bytes that end while the
+/// receiver is disabled (CR1.UE or CR1.RE clear) are lost.
 #[derive(Clone, Debug, Default)]
 pub struct EmuUsart {
     /// Registers by offset / 4 (CR1 … PRESC); ISR and RDR are computed.
@@ -111,14 +118,19 @@ pub struct EmuUsart {
     tc_at: u64,
     /// TC was cleared through ICR.TCCF after the line went idle.
     tc_cleared: bool,
-    /// Bytes waiting to be received (RDR/RXNE).
-    pub rx: VecDeque<u8>,
+    /// Bytes on the RX line, each with the core cycle at which its stop bit ends.
+    pub rx_line: Line<u64>,
+    /// RDR while ISR.RXNE is set.
+    rdr: Option<u8>,
+    /// ISR.ORE.
+    ore: bool,
     /// Consecutive ISR reads that found the receiver empty (idle polling detection).
     pub empty_polls: u32,
 }
 
 impl EmuUsart {
     const CR1: usize = 0;
+    const CR3: usize = 2;
     const ISR: u32 = 0x1C;
     const ICR: u32 = 0x20;
     const RDR: u32 = 0x24;
@@ -133,9 +145,52 @@ impl EmuUsart {
     const TCIE: u32 = 1 << 6;
     /// CR1.TXEIE (TXFNFIE).
     const TXEIE: u32 = 1 << 7;
+    /// CR1.UE | CR1.RE.
+    const UE_RE: u32 = 1 << 0 | 1 << 2;
+    /// CR3.OVRDIS.
+    const OVRDIS: u32 = 1 << 12;
+    /// ISR.ORE / ICR.ORECF.
+    const ORE: u32 = 1 << 3;
+    /// ISR.RXNE.
+    const RXNE: u32 = 1 << 5;
+
+    /// Core cycles one frame occupies the line ([`usart::frame_cycles`]); the console's
+    /// 115200 Bd 8N1 while BRR is not programmed yet (a host may send before the firmware has
+    /// configured the USART).
+    pub fn frame_cycles(&self) -> u64 {
+        if self.regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
+            let mut regs = [0; 12];
+            regs[(usart::BRR / 4) as usize] = crate::sim::usart::BRR_115200_AT_170MHZ;
+            return usart::frame_cycles(&regs);
+        }
+        usart::frame_cycles(&self.regs)
+    }
+
+    /// Puts `bytes` on the RX line at core cycle `now`, one frame after another (after the
+    /// bytes already in flight).
+    pub fn receive(&mut self, bytes: &[u8], now: u64) {
+        let frame = self.frame_cycles();
+        self.rx_line.push(bytes, now, frame);
+    }
+
+    /// Moves the bytes whose stop bit has ended by core cycle `now` into RDR (RXNE, ORE).
+    pub fn deliver(&mut self, now: u64) {
+        while let Some((b, _)) = self.rx_line.pop_due(now) {
+            let (cr1, cr3) = (self.regs[Self::CR1], self.regs[Self::CR3]);
+            if cr1 & Self::UE_RE != Self::UE_RE {
+                continue;
+            }
+            if self.rdr.is_none() || cr3 & Self::OVRDIS != 0 {
+                self.rdr = Some(b);
+            } else {
+                self.ore = true;
+            }
+        }
+    }
 
     /// ISR at core cycle `now`: TXE/TXFNF once TDR is empty, TC once the last frame has left
-    /// (unless cleared by ICR.TCCF), RXNE when a byte waits, TEACK/REACK follow TE/RE.
+    /// (unless cleared by ICR.TCCF), RXNE while RDR holds a byte, ORE, TEACK/REACK follow
+    /// TE/RE.
     pub fn isr(&self, now: u64) -> u32 {
         let cr1 = self.regs[Self::CR1];
         let mut isr = 0;
@@ -145,8 +200,11 @@ impl EmuUsart {
         if now >= self.tc_at && !self.tc_cleared {
             isr |= Self::TC;
         }
-        if !self.rx.is_empty() {
-            isr |= 1 << 5;
+        if self.rdr.is_some() {
+            isr |= Self::RXNE;
+        }
+        if self.ore {
+            isr |= Self::ORE;
         }
         if cr1 & 1 << 3 != 0 {
             isr |= 1 << 21;
@@ -158,12 +216,12 @@ impl EmuUsart {
     }
 
     /// Whether the USART requests its interrupt at cycle `now` (TXEIE with TXE, TCIE with TC,
-    /// RXNEIE with RXNE).
+    /// RXNEIE with RXNE or ORE).
     pub fn irq(&self, now: u64) -> bool {
         let (cr1, isr) = (self.regs[Self::CR1], self.isr(now));
         (cr1 & Self::TXEIE != 0 && isr & Self::TXE != 0)
             || (cr1 & Self::TCIE != 0 && isr & Self::TC != 0)
-            || (cr1 & Self::RXNEIE != 0 && !self.rx.is_empty())
+            || (cr1 & Self::RXNEIE != 0 && (self.rdr.is_some() || self.ore))
     }
 
     /// The next cycle after `now` at which TXE or TC sets, if the transmitter is busy.
@@ -185,14 +243,14 @@ impl EmuUsart {
     fn read(&mut self, off: u32, now: u64) -> u32 {
         match off {
             Self::ISR => {
-                if self.rx.is_empty() {
+                if self.rdr.is_none() {
                     self.empty_polls = self.empty_polls.saturating_add(1);
                 } else {
                     self.empty_polls = 0;
                 }
                 self.isr(now)
             }
-            Self::RDR => self.rx.pop_front().map_or(0, u32::from),
+            Self::RDR => self.rdr.take().map_or(0, u32::from),
             0x18 | Self::ICR | Self::TDR => 0,
             o if o < 0x30 => self.regs[(o / 4) as usize],
             _ => 0,
@@ -228,8 +286,15 @@ impl EmuUsart {
     fn write(&mut self, off: u32, v: u32, now: u64) {
         match off {
             Self::TDR => self.transmit(v as u8, now),
-            Self::ICR if v & Self::TC != 0 && now >= self.tc_at => self.tc_cleared = true,
-            Self::ISR | Self::ICR | Self::RDR | 0x18 => {}
+            Self::ICR => {
+                if v & Self::TC != 0 && now >= self.tc_at {
+                    self.tc_cleared = true;
+                }
+                if v & Self::ORE != 0 {
+                    self.ore = false;
+                }
+            }
+            Self::ISR | Self::RDR | 0x18 => {}
             o if o < 0x30 => self.regs[(o / 4) as usize] = v,
             _ => {}
         }
@@ -312,6 +377,8 @@ pub enum ResetCause {
     Software,
     /// The independent watchdog expired.
     Watchdog,
+    /// The NRST pin (a reset from outside: the harness rebooting the board).
+    Pin,
 }
 
 /// All peripheral state of one emulated MCU.
@@ -437,12 +504,14 @@ impl Periph {
         for (n, u) in self.usart.iter_mut().enumerate() {
             fresh.usart[n].tx = std::mem::take(&mut u.tx);
             fresh.usart[n].tx_done = std::mem::take(&mut u.tx_done);
-            fresh.usart[n].rx = std::mem::take(&mut u.rx);
+            // The host keeps sending: bytes in flight arrive after the reset.
+            fresh.usart[n].rx_line = std::mem::take(&mut u.rx_line);
         }
-        // RCC_CSR reset flags: IWDGRSTF (bit 29) or SFTRSTF (bit 28).
+        // RCC_CSR reset flags: IWDGRSTF (bit 29), SFTRSTF (bit 28) or PINRSTF (bit 26).
         let flag = match cause {
             ResetCause::Watchdog => 1 << 29,
             ResetCause::Software => 1 << 28,
+            ResetCause::Pin => 1 << 26,
         };
         let csr = self.rcc_get(0x94);
         fresh.rcc_set(0x94, csr | flag);
@@ -688,6 +757,7 @@ impl Periph {
     fn read_word(&mut self, addr: u32) -> u32 {
         if let Some(n) = Self::usart_index(addr) {
             let u = &mut self.usart[n];
+            u.deliver(self.cycles);
             let v = u.read(addr & 0x3FF, self.cycles);
             if self.idle_polls > 0 && n < 2 && u.empty_polls >= self.idle_polls {
                 u.empty_polls = 0;
@@ -888,7 +958,7 @@ impl Periph {
             let u = &self.usart[n];
             return match addr & 0x3FF {
                 0x1C => u.isr(self.cycles),
-                0x24 => u.rx.front().map_or(0, |&b| u32::from(b)),
+                0x24 => u.rdr.map_or(0, u32::from),
                 o if o < 0x30 => u.regs[(o / 4) as usize],
                 _ => 0,
             };
@@ -1045,10 +1115,13 @@ impl Periph {
         }
     }
 
-    /// Advances timers to `self.cycles`: SysTick wraps (COUNTFLAG, pending SysTick with
-    /// TICKINT) and the watchdog deadline.
+    /// Advances timers and lines to `self.cycles`: received bytes into RDR, SysTick wraps
+    /// (COUNTFLAG, pending SysTick with TICKINT) and the watchdog deadline.
     pub fn tick(&mut self) {
         let now = self.cycles;
+        for u in &mut self.usart {
+            u.deliver(now);
+        }
         let st = &mut self.systick;
         if st.csr & 1 != 0 && now >= st.next_wrap {
             let period = st.period();
@@ -1214,7 +1287,9 @@ mod tests {
         p.write(USART1_BASE + 0x28, 4, u32::from(b'A'));
         assert_eq!(p.usart[0].tx, b"A");
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x6000E0, 0x6000C0);
-        p.usart[0].rx.push_back(b'x');
+        p.usart[0].receive(b"x", p.cycles);
+        assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0, "not yet: one frame time");
+        p.cycles += p.usart[0].frame_cycles();
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0x20);
         assert_eq!(p.read(USART1_BASE + 0x24, 4), u32::from(b'x'));
     }

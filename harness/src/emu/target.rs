@@ -5,6 +5,12 @@
 //! [`Target::run`] writes the firmware (ELF `PT_LOAD` segments, or a raw image for tests) into
 //! flash, powers the MCU on and runs it until the telemetry record at `0x2000_0000` says the
 //! guest halted or faulted, or the budget ends.
+//!
+//! [`Target::bootloader_port`] powers the MCU on with the user key held and serves USART1 on a
+//! pseudo-terminal ([`super::serial`]): the firmware's own Oracle bootloader answers, and its
+//! FLASH driver programs the board's flash through the FLASH model. [`Target::reboot`] takes the
+//! flash and the RAM back; the next run is a reset (RAM kept, the no-init records with it) that
+//! boots what the firmware's boot selection picks.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +24,8 @@ use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR, PROGRAM_BANK
 use cockpit_vm::{Fault, VmError};
 
 use super::mcu::{CCM_ALIAS, CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
-use super::periph::{CPU_HZ, Periph};
+use super::periph::{CPU_HZ, Periph, ResetCause};
+use super::serial::Session;
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 
 /// Environment variable naming the firmware ELF.
@@ -92,6 +99,14 @@ pub fn load_elf(path: &Path, flash: &mut [u8]) -> Result<usize, String> {
     Ok(loaded)
 }
 
+/// A reset the next run starts from (after a bootloader session) instead of a power-on.
+#[derive(Debug)]
+struct Resume {
+    sram: Vec<u8>,
+    ccm: Vec<u8>,
+    cause: ResetCause,
+}
+
 /// The state kept from the last run for reads.
 #[derive(Debug)]
 struct Snapshot {
@@ -116,6 +131,10 @@ pub struct EmuTarget {
     semihosting: Vec<u8>,
     last: Option<Snapshot>,
     resets: usize,
+    /// USART1 in bootloader mode, holding the flash.
+    session: Option<Session>,
+    /// Set by [`Target::reboot`], taken by the next run.
+    resume: Option<Resume>,
 }
 
 impl std::fmt::Debug for EmuTarget {
@@ -154,14 +173,9 @@ impl EmuTarget {
             semihosting: Vec::new(),
             last: None,
             resets: 0,
+            session: None,
+            resume: None,
         }
-    }
-
-    /// Everything the firmware sent on USART1 in the last run (boot banner, `guest:` status
-    /// lines, fault reports and the guest's output); [`Target::console`] is the guest's part
-    /// (for a [`Firmware::Raw`] program: all of it).
-    pub fn transcript(&self) -> &[u8] {
-        &self.transcript
     }
 
     /// Semihosting output of the last run.
@@ -177,6 +191,17 @@ impl EmuTarget {
     /// Peripheral state after the last run.
     pub fn periph(&self) -> Option<&Periph> {
         self.last.as_ref().map(|s| &s.periph)
+    }
+
+    /// `Board` error for operations that need the flash while the bootloader session holds it.
+    fn require_running(&self) -> Result<(), TargetError> {
+        match &self.session {
+            Some(s) => Err(TargetError::Board(format!(
+                "the board is in its bootloader on {} (reboot first)",
+                s.path()
+            ))),
+            None => Ok(()),
+        }
     }
 
     fn place_firmware(&mut self) -> Result<(), TargetError> {
@@ -275,6 +300,8 @@ impl Target for EmuTarget {
     /// As the `sim` board: erases bank A, writes the image there, validates it with the
     /// hypervisor's loader and activates bank A with `boot::write_active`.
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
+        self.require_running()?;
+        self.resume = None;
         let bank = (PROGRAM_BANK_ADDR - FLASH_BASE) as usize;
         self.flash[bank..bank + PROGRAM_BANK_SIZE].fill(0xFF);
         if image.len() > PROGRAM_BANK_SIZE {
@@ -299,13 +326,17 @@ impl Target for EmuTarget {
         Ok(())
     }
 
-    /// Powers the MCU on (RAM cleared, firmware placed in flash, inputs driven) and runs it
+    /// Powers the MCU on (RAM cleared, firmware placed in flash, inputs driven) — or, after a
+    /// bootloader session, resets it (RAM as the session left it, RCC_CSR flag of the reset that
+    /// ended the session: the firmware's own, else NRST) — and runs it
     /// until the telemetry STATE is halted/faulted, the guest's instruction count reaches the
     /// budget (→ `BUDGET_EXCEEDED`), board time reaches `virtual_time` (→ `BUDGET_EXCEEDED`),
     /// the wall-clock timeout expires, or the firmware stops (semihosting exit, idle polling of
     /// an empty USART1 receiver, lockup). Errors: `NotLoaded` when no bank holds a valid image
-    /// (for a firmware ELF), `Board` if the ELF is missing or the emulator fails.
+    /// (for a firmware ELF), `Board` if the ELF is missing or the emulator fails, or in
+    /// bootloader mode.
     fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
+        self.require_running()?;
         let is_elf = matches!(self.firmware, Firmware::Elf(_));
         if is_elf {
             let f = MemFlash {
@@ -325,6 +356,12 @@ impl Target for EmuTarget {
             if let Ok(p) = Pin::new(i32::from(pin)) {
                 mcu.periph_mut().gpio[usize::from(p.port().0)].set_external(p.bit(), Some(high));
             }
+        }
+        if let Some(r) = self.resume.take() {
+            mcu.mem_write(SRAM_BASE, &r.sram)
+                .map_err(TargetError::Board)?;
+            mcu.mem_write(CCM_BASE, &r.ccm).map_err(TargetError::Board)?;
+            mcu.periph_mut().system_reset(r.cause);
         }
         mcu.periph_mut().idle_polls = 1_000_000;
         mcu.reset_core().map_err(TargetError::Board)?;
@@ -422,14 +459,25 @@ impl Target for EmuTarget {
         &self.console
     }
 
+    /// Everything the firmware sent on USART1 in the last run or bootloader session (boot
+    /// banner, `guest:` status lines, fault reports and the guest's output); [`Target::console`]
+    /// is the guest's part (for a [`Firmware::Raw`] program: all of it).
+    fn transcript(&self) -> &[u8] {
+        &self.transcript
+    }
+
     fn pin_edges(&self) -> &[PinEdge] {
         &self.edges
     }
 
-    /// Flash (any time), RAM and peripheral registers (as left by the last run).
+    /// Flash (any time), RAM and peripheral registers (as left by the last run or session; of
+    /// the running MCU during a bootloader session).
     fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError> {
         if !addr.is_multiple_of(4) {
             return Err(TargetError::Unaligned { addr });
+        }
+        if let Some(s) = &self.session {
+            return s.read_u32(addr);
         }
         let word = |b: &[u8], off: usize| {
             b.get(off..off + 4)
@@ -495,6 +543,47 @@ impl Target for EmuTarget {
             stack: snap.map_or_else(Vec::new, |v| v.stack().to_vec()),
             globals: snap.map_or_else(Vec::new, |v| v.globals.to_vec()),
         })
+    }
+
+    /// Ends a running session (a reset into the bootloader), places the firmware and powers
+    /// the MCU on with the user key (PC13) held, serving USART1 on a new pty
+    /// ([`super::serial::Session`]); returns its `/dev/pts/N`. Errors: `Board` if the ELF is
+    /// missing or the pty or its thread cannot be made.
+    fn bootloader_port(&mut self) -> Result<String, TargetError> {
+        self.reboot()?;
+        self.place_firmware()?;
+        self.resume = None;
+        let session = Session::open(&mut self.flash, &self.inputs)?;
+        let path = session.path().to_string();
+        self.session = Some(session);
+        Ok(path)
+    }
+
+    /// Ends the bootloader session and takes the flash, the RAM and the USART1 transcript
+    /// back; the next run resets the MCU from there. If the firmware left its bootloader by
+    /// resetting itself (a fault handler, the watchdog), that reset is the one the next run
+    /// performs (no second reset). Errors: `Board` if the emulator failed or its thread
+    /// panicked (the flash is lost then).
+    fn reboot(&mut self) -> Result<(), TargetError> {
+        let Some(session) = self.session.take() else {
+            return Ok(());
+        };
+        let end = session.close()?;
+        self.flash = end.flash;
+        self.transcript = end.periph.usart[0].tx.clone();
+        self.console = guest_console(&self.transcript).to_vec();
+        self.edges = end.periph.edges.clone();
+        self.resume = Some(Resume {
+            sram: end.sram.clone(),
+            ccm: end.ccm.clone(),
+            cause: end.reset.unwrap_or(ResetCause::Pin),
+        });
+        self.last = Some(Snapshot {
+            sram: end.sram,
+            ccm: end.ccm,
+            periph: end.periph,
+        });
+        Ok(())
     }
 }
 

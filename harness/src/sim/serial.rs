@@ -1,10 +1,10 @@
 //! USART1 of the `sim` board as a pseudo-terminal, served by the Oracle bootloader.
 //!
-//! [`SerialLink::open`] creates a pty pair (`serialport::TTYPort::pair()`): clients open the
-//! slave side by its path (`/dev/pts/N`) exactly as they would open `/dev/ttyUSB0`. A device
-//! thread owns the master side and the hypervisor's [`Bootloader`] (which owns the board's
-//! flash), and models the UART line in both directions at `baud` 8N1: every byte occupies the
-//! line for 10 bit-times, so a byte written by the client reaches the bootloader 10/baud s after
+//! [`SerialLink::open`] creates a pseudo-terminal ([`crate::pty`]): clients open its path
+//! (`/dev/pts/N`) exactly as they would open `/dev/ttyUSB0`. A device thread owns the master
+//! side and the hypervisor's [`Bootloader`] (which owns the board's flash), and models the UART
+//! line ([`Line`]) in both directions at `baud` 8N1: every byte occupies the line for 10
+//! bit-times, so a byte written by the client reaches the bootloader 10/baud s after
 //! the line became free for it, and a response byte reaches the client 10/baud s after the
 //! previous one. The bootloader is fed each byte with the device time at which its stop bit
 //! ends and is polled as time passes, so its partial-frame and session timeouts fire.
@@ -14,8 +14,6 @@
 //! 30 s. The bench also cuts power (the `SimFlash` power-loss injection), reboots the device and
 //! reports which image boots, for `cockpit_oracle::scenario`.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -25,9 +23,10 @@ use std::time::{Duration, Instant};
 use cockpit_hypervisor::boot::{self, BootChoice};
 use cockpit_hypervisor::{Bootloader, Flash};
 use cockpit_oracle::scenario::Bench;
-use serialport::{SerialPort, TTYPort};
+use serialport::TTYPort;
 
 use super::memory::SimFlash;
+use crate::pty::{self, Line, Master};
 use crate::target::TargetError;
 
 /// Line rate of USART1 unless configured otherwise: 115200 bit/s (8N1).
@@ -63,48 +62,14 @@ fn ms(t: Duration) -> u64 {
     u64::try_from(t.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Bytes on the line, each with the device time at which its stop bit ends.
-#[derive(Debug, Default)]
-struct Line {
-    queue: VecDeque<(u8, Duration)>,
-    /// When the line is free for the next byte.
-    free_at: Duration,
-}
-
-impl Line {
-    /// Queues `bytes` offered at `now`, one byte time after another.
-    fn push(&mut self, bytes: &[u8], now: Duration, byte_time: Duration) {
-        for &b in bytes {
-            self.free_at = self.free_at.max(now) + byte_time;
-            self.queue.push_back((b, self.free_at));
-        }
-    }
-
-    /// Removes and returns the next byte whose stop bit has ended by `now`.
-    fn pop_due(&mut self, now: Duration) -> Option<(u8, Duration)> {
-        match self.queue.front() {
-            Some(&(_, due)) if due <= now => self.queue.pop_front(),
-            _ => None,
-        }
-    }
-
-    fn next_due(&self) -> Option<Duration> {
-        self.queue.front().map(|&(_, due)| due)
-    }
-
-    fn clear(&mut self) {
-        self.queue.clear();
-    }
-}
-
 /// The device side: the pty master, the UART line model and the bootloader.
 struct Device {
-    master: TTYPort,
+    master: Master,
     bootloader: Bootloader<SimFlash>,
     clock: Arc<DeviceClock>,
     byte_time: Duration,
-    rx: Line,
-    tx: Line,
+    rx: Line<Duration>,
+    tx: Line<Duration>,
 }
 
 /// Work the bench asks the device thread to do between two line events.
@@ -114,16 +79,8 @@ impl Device {
     /// Reads what the client wrote, waiting at most `wait`, onto the receive line.
     fn read_input(&mut self, wait: Duration) {
         let mut buf = [0u8; 4096];
-        // A zero timeout makes ppoll return at once.
-        if self.master.set_timeout(wait).is_err() {
-            return;
-        }
-        match self.master.read(&mut buf) {
-            Ok(n) => self.rx.push(&buf[..n], self.clock.now(), self.byte_time),
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => {}
-            // No client has the slave open (EIO / hang-up): nothing can arrive; do not spin.
-            Err(_) => std::thread::sleep(wait),
-        }
+        let n = self.master.read(&mut buf, wait);
+        self.rx.push(&buf[..n], self.clock.now(), self.byte_time);
     }
 
     /// Feeds received bytes whose time has come, polls the bootloader's timeouts, and sends the
@@ -153,10 +110,7 @@ impl Device {
         while let Some((b, _)) = tx.pop_due(now) {
             out.push(b);
         }
-        if !out.is_empty() {
-            // A client that went away loses the bytes, as on a real UART.
-            let _ = self.master.write_all(&out);
-        }
+        self.master.write(&out);
     }
 
     /// How long the thread may wait for input before something is due.
@@ -178,7 +132,7 @@ impl Device {
     fn advance(&mut self, d: Duration) {
         self.read_input(Duration::ZERO);
         let now = self.clock.now();
-        let line_busy = self.rx.free_at.max(self.tx.free_at).saturating_sub(now);
+        let line_busy = self.rx.free_at().max(self.tx.free_at()).saturating_sub(now);
         self.clock.advance(line_busy);
         self.step();
         self.clock.advance(d);
@@ -230,11 +184,7 @@ impl SerialLink {
         if baud == 0 {
             return Err(TargetError::Board("baud rate must be positive".into()));
         }
-        let pty = |e: serialport::Error| TargetError::Board(format!("pseudo-terminal: {e}"));
-        let (master, slave) = TTYPort::pair().map_err(pty)?;
-        let path = slave
-            .name()
-            .ok_or_else(|| TargetError::Board("pseudo-terminal has no path".into()))?;
+        let (master, slave, path) = pty::open()?;
         let clock = Arc::new(DeviceClock {
             origin: Instant::now(),
             offset_ns: AtomicU64::new(0),
