@@ -104,8 +104,8 @@ impl Master {
 /// the master stay usable between clients) and the slave's path. Errors: `Board` if the pty
 /// cannot be created.
 pub fn open() -> Result<(Master, TTYPort, String), TargetError> {
-    let (master, slave) = TTYPort::pair()
-        .map_err(|e| TargetError::Board(format!("pseudo-terminal: {e}")))?;
+    let (master, slave) =
+        TTYPort::pair().map_err(|e| TargetError::Board(format!("pseudo-terminal: {e}")))?;
     let path = slave
         .name()
         .ok_or_else(|| TargetError::Board("pseudo-terminal has no path".into()))?;

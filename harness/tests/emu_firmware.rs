@@ -93,9 +93,7 @@ fn image(name: &str) -> Vec<u8> {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../test-plans/programs")
         .join(name);
-    cockpit_harness::program::build(&src)
-        .expect("builds")
-        .bytes
+    cockpit_harness::program::build(&src).expect("builds").bytes
 }
 
 #[test]

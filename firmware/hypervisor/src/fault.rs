@@ -269,7 +269,9 @@ mod tests {
     fn displays_as_the_firmware_line_with_named_bits() {
         let s = sample().to_string();
         assert!(
-            s.starts_with("HARDFAULT #1: pc=0x08001234 lr=0x08000101 xpsr=0x01000000 r0=0x00000001"),
+            s.starts_with(
+                "HARDFAULT #1: pc=0x08001234 lr=0x08000101 xpsr=0x01000000 r0=0x00000001"
+            ),
             "{s}"
         );
         assert!(

@@ -13,8 +13,8 @@
 //!
 //! # Modules
 //! [`periph`] (peripheral models as plain Rust state), [`mcu`] (`Mcu`: the unicorn core, memory
-//! map, MMIO/exception/semihosting hooks, run loop), [`target`] (`EmuTarget`: the harness's
-//! `Target`).
+//! map, MMIO/exception/semihosting hooks, run loop), [`serial`] (USART1 as a pseudo-terminal
+//! in bootloader mode), [`target`] (`EmuTarget`: the harness's `Target`).
 //!
 //! # What is modelled
 //! - Memory map (RM0440 §2.2): flash 512 KiB at `0x0800_0000` and its boot alias at 0 (one
@@ -36,8 +36,12 @@
 //!   erased double words only — PROGERR/PGAERR/SIZERR/PGSERR/WRPERR in SR; EOP with EOPIE;
 //!   OPTR with DBANK = 1), GPIO A–G (the `sim` board's `GpioPort` model; output edges of the
 //!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 (TDR →
-//!   transcript, USART1 = console; RDR/RXNE from an input queue; TXE/TC always set;
-//!   TEACK/REACK follow TE/RE; RXNEIE/TXEIE/TCIE interrupts), SysTick (CSR/RVR/CVR/CALIB,
+//!   transcript, USART1 = console; TX paced at the line rate; RX from a line model: each byte
+//!   reaches RDR/RXNE one frame time after the previous one, ORE when the firmware has not
+//!   read RDR in time (CR3.OVRDIS: overwrite), ICR.ORECF; TEACK/REACK follow TE/RE;
+//!   RXNEIE/TXEIE/TCIE interrupts; in bootloader mode USART1 is a pseudo-terminal
+//!   (`/dev/pts/N`) served by the firmware's own Oracle bootloader, board time paced to wall
+//!   time, see [`serial`]), SysTick (CSR/RVR/CVR/CALIB,
 //!   COUNTFLAG, core or HCLK/8 clock), DWT (CTRL, CYCCNT), IWDG (KR start/refresh/unlock, PR,
 //!   RLR at 32 kHz LSI; expiry resets the MCU with RCC_CSR.IWDGRSTF, RAM kept), AIRCR
 //!   SYSRESETREQ (software reset), ITM port 0, semihosting (`bkpt 0xab`: SYS_WRITEC,
@@ -49,8 +53,8 @@
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
 //! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
 //! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
-//! RTT control block decoded with defmt-decoder; USART1 as a pseudo-terminal (so no
-//! `bootloader_port` yet) and baud-rate timing; DMA, timers, ADC, EXTI, RTC, option-byte
+//! RTT control block decoded with defmt-decoder; USART framing/noise/parity errors, FIFO mode;
+//! DMA, timers, ADC, EXTI, RTC, option-byte
 //! programming, read-out/write protection, ECC; unmodelled peripheral addresses read 0 and are
 //! recorded in `Periph::unmodelled`.
 //!

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
+use crate::pty::Line;
 use crate::regmap::{
     FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
     USART3_BASE, rcc, usart,
 };
-use crate::pty::Line;
 use crate::sim::gpio::{GpioPort, mode};
 use crate::target::PinEdge;
 
@@ -1288,10 +1288,55 @@ mod tests {
         assert_eq!(p.usart[0].tx, b"A");
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x6000E0, 0x6000C0);
         p.usart[0].receive(b"x", p.cycles);
-        assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0, "not yet: one frame time");
+        assert_eq!(
+            p.read(USART1_BASE + 0x1C, 4) & 0x20,
+            0,
+            "not yet: one frame time"
+        );
         p.cycles += p.usart[0].frame_cycles();
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0x20);
         assert_eq!(p.read(USART1_BASE + 0x24, 4), u32::from(b'x'));
+    }
+
+    #[test]
+    fn usart_rx_line_rate_overrun_and_ovrdis() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        let (isr, icr, rdr, cr3) = (
+            USART1_BASE + 0x1C,
+            USART1_BASE + 0x20,
+            USART1_BASE + 0x24,
+            USART1_BASE + 0x08,
+        );
+        p.write(USART1_BASE + 0x0C, 4, 1476);
+        p.write(USART1_BASE, 4, 0xD); // UE | RE | TE
+        let frame = p.usart[0].frame_cycles();
+        assert_eq!(frame, 14_760, "8N1 at BRR 1476");
+        p.usart[0].receive(b"abc", 1000);
+        p.cycles = 1000 + frame;
+        assert_eq!(p.read(isr, 4) & 0x28, 0x20, "a: RXNE, no ORE");
+        assert_eq!(p.read(rdr, 4), u32::from(b'a'));
+        assert_eq!(p.read(isr, 4) & 0x20, 0, "RDR read clears RXNE");
+        // b and c end while nobody reads: c overruns, RDR keeps b.
+        p.cycles = 1000 + 3 * frame;
+        assert_eq!(p.read(isr, 4) & 0x28, 0x28, "RXNE | ORE");
+        assert_eq!(p.read(rdr, 4), u32::from(b'b'));
+        assert_eq!(p.read(isr, 4) & 0x28, 0x08, "ORE stays until ICR.ORECF");
+        p.write(icr, 4, 1 << 3);
+        assert_eq!(p.read(isr, 4) & 0x08, 0);
+        // OVRDIS: the newer byte overwrites RDR, no ORE.
+        p.write(cr3, 4, 1 << 12);
+        p.usart[0].receive(b"xy", p.cycles);
+        p.cycles += 2 * frame;
+        assert_eq!(p.read(isr, 4) & 0x28, 0x20);
+        assert_eq!(p.read(rdr, 4), u32::from(b'y'));
+        // A disabled receiver loses what arrives.
+        p.write(USART1_BASE, 4, 0x9); // UE | TE
+        p.usart[0].receive(b"z", p.cycles);
+        p.cycles += frame;
+        p.tick();
+        assert_eq!(p.read(isr, 4) & 0x20, 0);
+        assert!(p.usart[0].rx_line.is_empty());
     }
 
     #[test]

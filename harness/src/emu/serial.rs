@@ -134,9 +134,7 @@ impl Session {
         let thread = self.thread.take().expect("joined only here");
         match thread.join() {
             Ok(r) => r.map_err(TargetError::Board),
-            Err(_) => Err(TargetError::Board(
-                "the emu USART1 thread panicked".into(),
-            )),
+            Err(_) => Err(TargetError::Board("the emu USART1 thread panicked".into())),
         }
     }
 }
@@ -215,7 +213,9 @@ fn serve(
         let next_due = p.usart[0].rx_line.next_due();
         let wall = cycles(origin.elapsed());
         let wait_until = if idle {
-            next_due.map_or(wall + cycles(IDLE_WAIT), |d| d.min(wall + cycles(IDLE_WAIT)))
+            next_due.map_or(wall + cycles(IDLE_WAIT), |d| {
+                d.min(wall + cycles(IDLE_WAIT))
+            })
         } else {
             board
         };

@@ -360,7 +360,8 @@ impl Target for EmuTarget {
         if let Some(r) = self.resume.take() {
             mcu.mem_write(SRAM_BASE, &r.sram)
                 .map_err(TargetError::Board)?;
-            mcu.mem_write(CCM_BASE, &r.ccm).map_err(TargetError::Board)?;
+            mcu.mem_write(CCM_BASE, &r.ccm)
+                .map_err(TargetError::Board)?;
             mcu.periph_mut().system_reset(r.cause);
         }
         mcu.periph_mut().idle_polls = 1_000_000;
