@@ -5,7 +5,10 @@
 //! * [`discover`]: finding plan files and loading them into [`discover::Job`]s.
 //! * [`plan`]: test plan files (TOML) → validated [`plan::Plan`]s.
 //! * [`program`]: corner 1, the plan's program → a loadable image.
-//! * [`target`]: the board trait; [`sim`] is the simulated board.
+//! * [`target`]: the board trait; [`sim`] is the simulated board, `emu` (feature `emu`) the
+//!   emulated one, [`probe`] a real board through a debug probe. Shared by the boards that run
+//!   the firmware: [`bank`] (direct program load), [`records`] (telemetry and VM snapshot),
+//!   [`transcript`] (the guest's part of USART1), [`corereg`] (core registers by name).
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
 //! * [`compare`]: observations that differ between board kinds (`--board sim,emu`).
@@ -13,15 +16,19 @@
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 //! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
+pub mod bank;
 pub mod checks;
 pub mod compare;
+pub mod corereg;
 pub mod demo;
 pub mod discover;
 #[cfg(feature = "emu")]
 pub mod emu;
 pub mod plan;
+pub mod probe;
 pub mod program;
 pub mod pty;
+pub mod records;
 pub mod regmap;
 pub mod report;
 pub mod result;
@@ -31,3 +38,4 @@ pub mod sim;
 pub mod store;
 pub mod target;
 pub mod timing;
+pub mod transcript;

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use cockpit_vm::Fault;
 
+use crate::corereg::CoreRegister;
+
 /// Limits of one run. Whichever runs out first ends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Budget {
@@ -161,6 +163,16 @@ pub trait Target: Send {
     /// (RM0440 addresses), flash, or RAM such as the telemetry record.
     /// Errors: `Unaligned`, `Unmapped`.
     fn read_u32(&mut self, addr: u32) -> Result<u32, TargetError>;
+
+    /// Reads core register `reg` (R0–R15, xPSR, MSP, PSP) of the board's CPU as the last run
+    /// left it (the core halted at the end of the run). Errors: `Unsupported` (the default) for
+    /// boards without a modelled CPU (`sim`), `Board`.
+    fn read_core_register(&mut self, reg: CoreRegister) -> Result<u32, TargetError> {
+        Err(TargetError::Unsupported(format!(
+            "board kind `{}` has no core register {reg}",
+            self.info().kind
+        )))
+    }
 
     /// The VM's state at the end of the last run.
     fn vm_state(&mut self) -> Result<VmState, TargetError>;

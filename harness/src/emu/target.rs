@@ -15,18 +15,21 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use cockpit_hypervisor::boot::{self, Bank, BootChoice};
+use cockpit_hypervisor::boot::{self, BootChoice};
 use cockpit_hypervisor::flash::MemFlash;
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::telemetry::{self, RunState, TELEMETRY_ADDR};
 use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
-use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load};
-use cockpit_vm::{Fault, VmError};
+use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
+use cockpit_vm::Fault;
 
 use super::mcu::{CCM_ALIAS, CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
 use super::periph::{CPU_HZ, Periph, ResetCause};
 use super::serial::Session;
+use crate::bank::install_bank_a;
+use crate::records;
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
+use crate::transcript::{closing_line_sent, guest_console};
 
 /// Environment variable naming the firmware ELF.
 pub const FIRMWARE_ENV: &str = "COCKPIT_FIRMWARE_ELF";
@@ -239,41 +242,6 @@ impl EmuTarget {
 /// line (≤ 100 bytes at 115200 Bd ≈ 8.7 ms) is complete: 20 ms of board time.
 const CLOSING_LINE_CYCLES: u64 = CPU_HZ / 50;
 
-/// The firmware's line before the guest runs.
-const GUEST_START: &[u8] = b"guest: running\r\n";
-/// The firmware's lines after the guest stops (each preceded by `\r\n`).
-const GUEST_ENDS: [&[u8]; 2] = [b"\r\nguest: halted after ", b"\r\nguest: VM error "];
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Where the guest's output lies in a USART1 transcript: (start, end) byte offsets and
-/// whether the firmware's closing line after it is complete (ends in `\r\n`); `None` if the
-/// guest never started.
-fn guest_span(transcript: &[u8]) -> Option<(usize, usize, bool)> {
-    let start = find(transcript, GUEST_START)? + GUEST_START.len();
-    let rest = &transcript[start..];
-    let Some(end) = GUEST_ENDS.iter().filter_map(|m| find(rest, m)).min() else {
-        return Some((start, transcript.len(), false));
-    };
-    // The closing line starts with "\r\n"; complete when a second "\r\n" follows.
-    let closed = find(&rest[end + 2..], b"\r\n").is_some();
-    Some((start, start + end, closed))
-}
-
-/// The guest's console output inside a USART1 transcript: the bytes after the firmware's
-/// `guest: running` line up to its closing `guest: halted …`/`guest: VM error …` line (or the
-/// end); empty if the guest never started. This is what `sim` reports as the console.
-pub fn guest_console(transcript: &[u8]) -> &[u8] {
-    guest_span(transcript).map_or(&[], |(start, end, _)| &transcript[start..end])
-}
-
-/// Whether the firmware has finished its closing `guest: …` line after the guest's output.
-fn closing_line_sent(transcript: &[u8]) -> bool {
-    guest_span(transcript).is_some_and(|(_, _, closed)| closed)
-}
-
 /// Reads the telemetry record from the running MCU.
 fn live_telemetry(mcu: &Mcu) -> Option<telemetry::TelemetryRecord> {
     let mut b = [0u8; telemetry::SIZE];
@@ -302,28 +270,7 @@ impl Target for EmuTarget {
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
         self.require_running()?;
         self.resume = None;
-        let bank = (PROGRAM_BANK_ADDR - FLASH_BASE) as usize;
-        self.flash[bank..bank + PROGRAM_BANK_SIZE].fill(0xFF);
-        if image.len() > PROGRAM_BANK_SIZE {
-            return Err(TargetError::Image(format!(
-                "image of {} bytes exceeds the {PROGRAM_BANK_SIZE}-byte program bank at {PROGRAM_BANK_ADDR:#010x}",
-                image.len()
-            )));
-        }
-        self.flash[bank..bank + image.len()].copy_from_slice(image);
-        let mut f = MemFlash {
-            base: FLASH_BASE,
-            bytes: &mut self.flash,
-        };
-        if let Err(e) = load(&f, PROGRAM_BANK_ADDR) {
-            f.bytes[bank..bank + PROGRAM_BANK_SIZE].fill(0xFF);
-            return Err(TargetError::Image(e.to_string()));
-        }
-        if boot::active_bank(&f) != Bank::A {
-            boot::write_active(&mut f, Bank::A)
-                .map_err(|e| TargetError::Board(format!("boot metadata: {e}")))?;
-        }
-        Ok(())
+        install_bank_a(&mut self.flash, image)
     }
 
     /// Powers the MCU on (RAM cleared, firmware placed in flash, inputs driven) — or, after a
@@ -416,24 +363,12 @@ impl Target for EmuTarget {
         };
         self.edges = periph.edges.clone();
         self.semihosting = periph.semihosting.clone();
-        let budget_fault = |t: Option<&telemetry::TelemetryRecord>| {
-            RunEnd::Fault(Fault {
-                error: VmError::BudgetExceeded,
-                pc: t.map_or(0, |t| t.pc),
-                opcode: t.map_or(0, |t| t.last_opcode as u8),
-            })
-        };
+        let budget_fault = |t| RunEnd::Fault(records::budget_fault(t));
         let end = match (tel.as_ref().and_then(|t| t.run_state()), stop) {
             (Some(RunState::Halted), _) => RunEnd::Halted,
-            (Some(RunState::Faulted), _) => {
-                let t = tel.as_ref().expect("telemetry present");
-                RunEnd::Fault(Fault {
-                    error: VmError::from_code(t.error_code as u8)
-                        .unwrap_or(VmError::BudgetExceeded),
-                    pc: t.error_pc,
-                    opcode: t.last_opcode as u8,
-                })
-            }
+            (Some(RunState::Faulted), _) => RunEnd::Fault(records::telemetry_fault(
+                tel.as_ref().expect("telemetry present"),
+            )),
             _ if timed_out => RunEnd::WallTimeout,
             _ if over_instr || stop == Stop::Cycles => budget_fault(tel.as_ref()),
             // The firmware stopped without finishing a guest run (exit, idle, lockup).
@@ -520,30 +455,8 @@ impl Target for EmuTarget {
     /// `vmsnap::STACK_WORDS` is reported as its top `STACK_WORDS` entries.
     fn vm_state(&mut self) -> Result<VmState, TargetError> {
         let tel = self.last.as_ref().and_then(|s| Self::telemetry(&s.sram));
-        let fault = tel
-            .filter(|t| t.error_code != 0)
-            .map(|t| Fault {
-                error: VmError::from_code(t.error_code as u8).unwrap_or(VmError::BudgetExceeded),
-                pc: t.error_pc,
-                opcode: t.last_opcode as u8,
-            })
-            .or(self.fault);
-        let stopped = tel.is_some_and(|t| {
-            matches!(
-                RunState::from_u32(t.state),
-                Some(RunState::Halted | RunState::Faulted)
-            )
-        });
-        let snap = self
-            .last
-            .as_ref()
-            .filter(|_| stopped)
-            .and_then(|s| Self::vm_snapshot(&s.sram));
-        Ok(VmState {
-            fault,
-            stack: snap.map_or_else(Vec::new, |v| v.stack().to_vec()),
-            globals: snap.map_or_else(Vec::new, |v| v.globals.to_vec()),
-        })
+        let snap = self.last.as_ref().and_then(|s| Self::vm_snapshot(&s.sram));
+        Ok(records::vm_state(tel.as_ref(), snap.as_ref(), self.fault))
     }
 
     /// Ends a running session (a reset into the bootloader), places the firmware and powers
@@ -585,23 +498,5 @@ impl Target for EmuTarget {
             periph: end.periph,
         });
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::guest_console;
-
-    #[test]
-    fn guest_console_is_between_the_firmware_lines() {
-        let t = b"\r\ncockpit-fw 0.1.0\r\nguest: running\r\nhi\nno newline\r\nguest: halted after 3 instructions\r\n";
-        assert_eq!(guest_console(t), b"hi\nno newline");
-        let t = b"guest: running\r\nx\r\nguest: VM error DIV_BY_ZERO (3) at pc 1 opcode 0x10; state DEGRADED\r\n";
-        assert_eq!(guest_console(t), b"x");
-        assert_eq!(
-            guest_console(b"guest: running\r\nstill going"),
-            b"still going"
-        );
-        assert_eq!(guest_console(b"boot: no valid image\r\n"), b"");
     }
 }
