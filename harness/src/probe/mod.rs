@@ -26,7 +26,6 @@
 //! - [`probe_rs_link`]: [`ProbeRsLink`], the link on probe-rs.
 //! - [`fake`]: [`fake::ScriptedLink`], a scripted simulated board for tests.
 //! - [`image`]: the firmware ELF's flash segments and the flash-skip digest.
-//! - [`hardfault`]: the firmware's fault record, decoded.
 //! - [`serial`]: the USART1 transcript capture.
 //! - [`target`]: [`ProbeTarget`], the `Target`.
 //!
@@ -38,7 +37,6 @@
 
 pub mod config;
 pub mod fake;
-pub mod hardfault;
 pub mod image;
 pub mod link;
 pub mod probe_rs_link;

@@ -12,15 +12,16 @@
 use std::time::Instant;
 
 use cockpit_hypervisor::boot::{self, Bank, BootChoice, META_PAGES};
+use cockpit_hypervisor::fault::{self, FAULT_ADDR, FaultRecord};
 use cockpit_hypervisor::flash::{MemFlash, PAGE_SIZE};
 use cockpit_hypervisor::telemetry::{self, TELEMETRY_ADDR, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
 use cockpit_vm::Fault;
 use cockpit_vm::program::CVBC_HEADER_SIZE;
+use defmt_decoder::Table;
 
 use super::config::ProbeConfig;
-use super::hardfault::{self, FaultRecord};
 use super::image::{self, FirmwareImage};
 use super::link::{DebugLink, FlashProgress, FlashRegion, LinkError};
 use super::probe_rs_link::ProbeRsLink;
@@ -30,6 +31,7 @@ use super::timed::TimedLink;
 use crate::bank::install_bank_a;
 use crate::corereg::CoreRegister;
 use crate::records;
+use crate::rtt::{self, RttError};
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::guest_console;
 
@@ -99,6 +101,7 @@ pub struct ProbeTarget {
     firmware: FirmwareImage,
     firmware_flash: FlashOutcome,
     rtt_block: Option<u32>,
+    defmt: Result<Table, RttError>,
     serial: Option<SerialOpener>,
     transcript: Vec<u8>,
     console: Vec<u8>,
@@ -168,6 +171,7 @@ impl ProbeTarget {
             .ok()
             .flatten()
             .and_then(|a| u32::try_from(a).ok());
+        let defmt = rtt::defmt_table(&elf);
         let firmware_flash = sync_flash(link.as_mut(), &firmware.regions, progress)?;
         Ok(ProbeTarget {
             link,
@@ -176,6 +180,7 @@ impl ProbeTarget {
             firmware,
             firmware_flash,
             rtt_block,
+            defmt,
             serial,
             transcript: Vec::new(),
             console: Vec::new(),
@@ -199,6 +204,15 @@ impl ProbeTarget {
     /// The raw bytes of RTT up-channel 0 (the firmware's defmt frames) from the last run.
     pub fn rtt_bytes(&self) -> &[u8] {
         &self.rtt
+    }
+
+    /// The firmware's defmt log of the last run: RTT up-channel 0 decoded against the ELF's
+    /// defmt table (`crate::rtt::decode_frames`), one line per frame
+    /// (`"0.001 INFO clock: HSE 8 MHz -> PLL 170 MHz"`). Errors: the ELF has no usable defmt
+    /// table ([`RttError`]).
+    pub fn defmt_log(&self) -> Result<Vec<String>, RttError> {
+        let table = self.defmt.as_ref().map_err(Clone::clone)?;
+        Ok(rtt::decode_frames(table, &self.rtt))
     }
 
     /// The firmware fault record written during the last run (a HardFault or panic), if any.
@@ -250,6 +264,16 @@ impl ProbeTarget {
 
     fn read_record(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, TargetError> {
         Ok(self.link.read_memory(addr, len)?)
+    }
+
+    /// The firmware's fault record (`cockpit_hypervisor::fault`), if valid.
+    fn fault_record(&mut self) -> Result<Option<FaultRecord>, TargetError> {
+        let bytes = self.read_record(FAULT_ADDR, fault::WORDS * 4)?;
+        let mut words = [0u32; fault::WORDS];
+        for (w, b) in words.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(FaultRecord::from_words(&words))
     }
 
     fn poll_rtt(&mut self) -> Result<(), LinkError> {
@@ -339,8 +363,7 @@ impl Target for ProbeTarget {
         self.link
             .write_memory(TELEMETRY_ADDR, &[0; telemetry::SIZE])?;
         self.link.write_memory(VM_SNAPSHOT_ADDR, &[0; 8])?;
-        let fault_before =
-            FaultRecord::decode(&self.read_record(hardfault::FAULT_ADDR, hardfault::SIZE)?);
+        let fault_before = self.fault_record()?;
         let capture = match &mut self.serial {
             Some(open) => {
                 Some(Capture::start(open().map_err(|e| {
@@ -388,7 +411,7 @@ impl Target for ProbeTarget {
             self.transcript.clear();
         }
         self.console = guest_console(&self.transcript).to_vec();
-        let fault = FaultRecord::decode(&self.read_record(hardfault::FAULT_ADDR, hardfault::SIZE)?);
+        let fault = self.fault_record()?;
         self.hardfault = fault.filter(|f| fault_before.as_ref().is_none_or(|b| b.count != f.count));
         self.last.snapshot =
             VmSnapshot::decode_bytes(&self.read_record(VM_SNAPSHOT_ADDR, vmsnap::SIZE)?).ok();

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cockpit_hypervisor::boot::{self, BootChoice};
+use cockpit_hypervisor::fault::{FAULT_ADDR, FaultKind, FaultRecord};
 use cockpit_hypervisor::flash::MemFlash;
 use cockpit_hypervisor::telemetry::{RunState, TELEMETRY_ADDR, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::{VM_SNAPSHOT_ADDR, VmSnapshot};
@@ -14,7 +15,6 @@ use cockpit_vm::{CvbcWriter, Instruction, Opcode, VmError};
 use super::*;
 use crate::probe::Timeouts;
 use crate::probe::fake::{ScriptedLink, Step};
-use crate::probe::hardfault::test_record;
 use crate::probe::link::Operation;
 use crate::regmap;
 
@@ -381,6 +381,7 @@ fn run_polls_telemetry_to_halted_and_reads_the_end_state() {
         b"\x01\x02",
         "RTT polled during the run, read once more after it"
     );
+    assert_eq!(t.defmt_log(), Err(crate::rtt::RttError::NoDefmt));
     let vm = t.vm_state().unwrap();
     assert_eq!((vm.fault, vm.stack, vm.globals[0]), (None, vec![7, 8], 42));
     assert_eq!(t.read_u32(gpioc_moder).unwrap(), 0x1000);
@@ -474,27 +475,42 @@ fn budget_and_wall_clock_end_a_run_that_does_not_stop() {
     assert_eq!(t.run(&wall).unwrap().end, RunEnd::WallTimeout);
 }
 
+/// A HardFault record (UNDEFINSTR, FORCED) at `pc`, as the firmware's handler stores it.
+fn fault_record(acked: bool, pc: u32, count: u32) -> Vec<u8> {
+    FaultRecord {
+        kind: FaultKind::HardFault,
+        acked,
+        regs: [0, 0, 0, 0, 0, 0x0800_0101, pc, 0x0100_0000],
+        cfsr: 1 << 16,
+        hfsr: 1 << 30,
+        mmfar: 0,
+        bfar: 0,
+        count,
+    }
+    .to_words()
+    .iter()
+    .flat_map(|w| w.to_le_bytes())
+    .collect()
+}
+
 #[test]
 fn a_hardfault_during_the_run_is_decoded() {
     let (link, mut t, _dir) = loaded();
     {
         let mut b = link.board();
-        let old = test_record(1 | (1 << 8), 0x0800_0100, 0, 0, 0, 1);
+        let old = fault_record(true, 0x0800_0100, 1);
         b.ram[0x40..0x80].copy_from_slice(&old);
         b.script = vec![
-            write(
-                1,
-                hardfault::FAULT_ADDR,
-                test_record(1, 0x0800_2000, 1 << 16, 1 << 30, 0, 2),
-            ),
+            write(1, FAULT_ADDR, fault_record(false, 0x0800_2000, 2)),
             write(2, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0)),
         ];
     }
     t.run(&budget()).unwrap();
     let f = t.hardfault().expect("new fault record");
     assert_eq!(f.count, 2);
+    assert_eq!((f.pc(), f.cfsr), (0x0800_2000, 1 << 16));
     assert!(
-        f.to_string().starts_with("HardFault #2 at PC 0x08002000"),
+        f.to_string().starts_with("HARDFAULT #2: pc=0x08002000"),
         "{f}"
     );
     // A record left from before the run is not reported again.
@@ -546,4 +562,79 @@ fn console_is_the_guest_part_of_the_usart1_transcript() {
         t.bootloader_port(),
         Err(TargetError::Unsupported(_))
     ));
+}
+
+/// The firmware ELF (`COCKPIT_FIRMWARE_ELF`, else the build script's output); `None` (skip)
+/// when it is not built, except under CI, where `.ci/run` builds it first.
+fn firmware_elf() -> Option<PathBuf> {
+    let path = std::env::var_os("COCKPIT_FIRMWARE_ELF").map_or_else(
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware")
+        },
+        PathBuf::from,
+    );
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "firmware ELF not built: {}",
+        path.display()
+    );
+    eprintln!("firmware ELF not built: skipped");
+    None
+}
+
+/// One defmt frame as defmt-rtt sends it with the firmware's rzcobs encoding: the index, the
+/// `{=u64:ms}` timestamp, no arguments; rzcobs-encoded and 0-terminated.
+fn frame(index: usize, ms: u64) -> Vec<u8> {
+    let mut raw = (index as u16).to_le_bytes().to_vec();
+    raw.extend_from_slice(&ms.to_le_bytes());
+    let mut out = rzcobs::encode(&raw);
+    out.push(0);
+    out
+}
+
+#[test]
+fn real_firmware_flashes_below_the_banks_and_its_rtt_log_decodes() {
+    let Some(path) = firmware_elf() else { return };
+    let link = ScriptedLink::new();
+    let mut t = open(&link, path.clone()).unwrap();
+    assert_eq!(t.firmware_flash(), FlashOutcome::Written);
+    let fw = t.firmware();
+    let end = fw
+        .regions
+        .last()
+        .map(|r| r.addr as usize + r.data.len())
+        .unwrap();
+    assert_eq!(fw.regions[0].addr, FLASH_BASE, "vector table first");
+    assert!(end <= PROGRAM_BANK_ADDR as usize, "{end:#x}");
+    let cb = t.rtt_block.expect("_SEGGER_RTT in the ELF");
+    assert!((0x2000_0000..0x2001_8000).contains(&cb), "{cb:#x}");
+    // Find the index of the firmware's `guest: start` statement in its defmt table.
+    let table = rtt::defmt_table(&std::fs::read(&path).unwrap()).unwrap();
+    let start = table
+        .indices()
+        .find(|&i| rtt::decode_frames(&table, &frame(i, 0)) == ["0.000 INFO guest: start"])
+        .expect("`guest: start` in the table");
+    // The frames arrive split across two RTT polls.
+    let stream = [frame(start, 2), frame(start, 1500)].concat();
+    t.load(&program()).unwrap();
+    link.board().script = vec![
+        (1, Step::Rtt(stream[..5].to_vec())),
+        (2, Step::Rtt(stream[5..].to_vec())),
+        write(3, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0)),
+    ];
+    t.run(&budget()).unwrap();
+    assert_eq!(t.rtt_bytes(), stream);
+    assert_eq!(
+        t.defmt_log().unwrap(),
+        ["0.002 INFO guest: start", "1.500 INFO guest: start"]
+    );
+    // Opening the same board again finds the firmware in place.
+    assert_eq!(
+        open(&link, path).unwrap().firmware_flash(),
+        FlashOutcome::Skipped
+    );
 }
