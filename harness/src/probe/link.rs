@@ -126,9 +126,11 @@ pub trait DebugLink: Send {
     fn resume(&mut self) -> Result<(), LinkError>;
     /// Halts the running core (no-op when it is halted).
     fn halt(&mut self) -> Result<(), LinkError>;
-    /// Reads `len` bytes at `addr` (flash, RAM; byte accesses).
+    /// Reads `len` bytes at `addr` (flash, RAM: memory without read side effects; the backend
+    /// picks the access width).
     fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError>;
-    /// Writes `data` to RAM at `addr` (byte accesses; not flash, see [`DebugLink::write_flash`]).
+    /// Writes `data` to RAM at `addr` (the backend picks the access width; not flash, see
+    /// [`DebugLink::write_flash`]).
     fn write_memory(&mut self, addr: u32, data: &[u8]) -> Result<(), LinkError>;
     /// Reads the 32-bit word at the 4-aligned `addr` with one word access.
     fn read_u32(&mut self, addr: u32) -> Result<u32, LinkError>;

@@ -102,14 +102,14 @@ impl DebugLink for ProbeRsLink {
     fn read_memory(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError> {
         let mut buf = vec![0u8; len];
         self.core(Operation::Access)?
-            .read_8(u64::from(addr), &mut buf)
+            .read(u64::from(addr), &mut buf)
             .map_err(failed(Operation::Access))?;
         Ok(buf)
     }
 
     fn write_memory(&mut self, addr: u32, data: &[u8]) -> Result<(), LinkError> {
         self.core(Operation::Access)?
-            .write_8(u64::from(addr), data)
+            .write(u64::from(addr), data)
             .map_err(failed(Operation::Access))
     }
 
