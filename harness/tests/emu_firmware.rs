@@ -136,3 +136,62 @@ fn firmware_bootloader_on_a_pty_uploads_and_the_image_boots() {
     let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
     assert!(transcript.contains("reason=reset"), "{transcript}");
 }
+
+/// Builds `test-plans/programs/<name>` and runs it on `t` with `budget`.
+fn run_program(
+    t: &mut dyn Target,
+    name: &str,
+    budget: &Budget,
+) -> cockpit_harness::target::RunReport {
+    t.load(&image(name)).expect("loads");
+    t.run(budget).expect("runs")
+}
+
+#[test]
+fn budgets_reach_the_firmware_and_end_the_guest_exactly_as_on_sim() {
+    let Some(fw) = elf() else { return };
+    use cockpit_harness::sim::SimTarget;
+    use cockpit_harness::target::RunEnd;
+    use cockpit_vm::VmError;
+    let budget_fault = |r: &cockpit_harness::target::RunReport| matches!(r.end, RunEnd::Fault(f) if f.error == VmError::BudgetExceeded);
+    // Instruction budget: the firmware stops the guest at exactly 100 000 instructions (not at
+    // the next 1 M-instruction slice) and leaves its end state in the VM snapshot record.
+    let budget = Budget {
+        max_instructions: 100_000,
+        virtual_time: Duration::from_secs(10),
+        wall_timeout: Duration::from_secs(20),
+    };
+    let mut emu = EmuTarget::with_firmware(fw.clone());
+    let mut sim = SimTarget::new();
+    let (re, rs) = (
+        run_program(&mut emu, "infinite_loop.c", &budget),
+        run_program(&mut sim, "infinite_loop.c", &budget),
+    );
+    assert!(budget_fault(&re) && budget_fault(&rs), "{re:?} {rs:?}");
+    assert_eq!(re.instructions, 100_000);
+    assert_eq!(re.instructions, rs.instructions);
+    let (ve, vs) = (emu.vm_state().unwrap(), sim.vm_state().unwrap());
+    assert_eq!(ve.fault, vs.fault, "same error, pc and opcode");
+    assert_eq!(ve.globals, vs.globals, "end state (spins) as on sim");
+    assert!(ve.globals[0] > 1000, "spins = {}", ve.globals[0]);
+    // Board-time budget, from the guest's start: 11 loop() runs of 100 ms fit into 1050 ms.
+    let budget = Budget {
+        max_instructions: u64::MAX,
+        virtual_time: Duration::from_millis(1050),
+        wall_timeout: Duration::from_secs(20),
+    };
+    let mut emu = EmuTarget::with_firmware(fw);
+    let re = run_program(&mut emu, "setup_loop.c", &budget);
+    assert!(budget_fault(&re), "{re:?}");
+    assert_eq!(&emu.vm_state().unwrap().globals[..2], [11, 1]);
+    let ms = re.virtual_time.as_secs_f64() * 1e3;
+    assert!(
+        (1050.0..1051.0).contains(&ms),
+        "virtual time {ms} ms from the guest's start"
+    );
+    // Pin edges are timed from the guest's start too: the first rising edge of PC7 comes
+    // right after setup()'s 11-byte line (≈ 1 ms), not after the firmware's boot.
+    let first = emu.pin_edges()[0];
+    assert_eq!((first.pin, first.high), (14, true));
+    assert!(first.at_ns < 2_000_000, "first edge at {} ns", first.at_ns);
+}

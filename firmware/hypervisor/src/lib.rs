@@ -16,6 +16,8 @@
 //! - [`telemetry::TELEMETRY_ADDR`] `0x2000_0000` (start of SRAM1), [`fault::FAULT_ADDR`]
 //!   `0x2000_0040` (the firmware's fault record), [`failsafe::BOOT_ADDR`] `0x2000_0080` (its
 //!   fail-safe record);
+//! - [`runctl::RUNCTL_ADDR`] `0x2000_00C0` (the run-control record: a harness's budget for the
+//!   next guest run, and when that run started and ended);
 //! - [`vmsnap::VM_SNAPSHOT_ADDR`] `0x2000_0100` (the VM's stack and globals when the guest stops);
 //! - [`CPU_HZ`] 170 MHz, the core clock the cycle model and the `sim` board assume.
 #![no_std]
@@ -37,6 +39,7 @@ pub mod loader;
 pub mod loopback;
 pub mod pins;
 pub mod run;
+pub mod runctl;
 pub mod telemetry;
 pub mod vmsnap;
 
@@ -48,6 +51,7 @@ pub use host::VmHost;
 pub use loader::{LoadError, PROGRAM_BANK_ADDR, PROGRAM_BANK_SIZE, load, load_boot};
 pub use pins::{Pin, PinMode};
 pub use run::{Limits, Outcome, run};
+pub use runctl::{RUNCTL_ADDR, RunControl};
 pub use telemetry::{TELEMETRY_ADDR, TelemetryRecord};
 pub use vmsnap::{VM_SNAPSHOT_ADDR, VmSnapshot};
 

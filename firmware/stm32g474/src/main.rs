@@ -196,7 +196,9 @@ fn run_guest(flash: &G4Flash) {
     };
     let mut board = G4Board::new();
     board::LAST_HAL_MS.store(time::now_ms() as u32, Ordering::Relaxed);
-    let limits = Limits::new(u64::MAX, None);
+    // A harness's budget (run-control record), else unlimited as on a board without a harness.
+    let request = records::run_control_request();
+    let limits = request.map_or(Limits::new(u64::MAX, None), |r| r.limits());
     let mut keep_going = || {
         let now = time::now_ms() as u32;
         let last = board::LAST_HAL_MS.load(Ordering::Relaxed);
@@ -205,9 +207,24 @@ fn run_guest(flash: &G4Flash) {
         }
         true
     };
-    defmt::info!("guest: start");
+    match request {
+        Some(r) => defmt::info!(
+            "guest: start, budget {=u64} instructions, {=u64} us",
+            r.max_instructions,
+            r.time_limit_us.unwrap_or(0)
+        ),
+        None => defmt::info!("guest: start, no budget"),
+    }
     let _ = write!(con, "guest: running\r\n");
-    match cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going) {
+    // The guest starts on an idle line (its first output is not queued behind ours), and its
+    // board time starts now: the run-control record is consumed with this start time.
+    uart::flush();
+    let runctl = request.map(|r| records::start_run_control(r, time::cycles()));
+    let outcome = cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going);
+    if let Some(r) = runctl {
+        records::end_run_control(r, time::cycles());
+    }
+    match outcome {
         Outcome::Halted => {
             defmt::info!("guest: halted after {=u64} instructions", vm.instructions());
             let _ = write!(con, "\r\nguest: halted after {} instructions\r\n", vm.instructions());

@@ -2,6 +2,13 @@
 //! cycles): the telemetry record, the fault record and the fail-safe (boot) record, each with a
 //! magic word and an XOR checksum so that power-on garbage is never taken for a record.
 //!
+//! **Run-control record** @ `0x2000_00C0` (12 LE u32, `cockpit_hypervisor::runctl`): written by
+//! a probe (or the emu board) before the guest starts — MAGIC, VERSION, MAX_INSTRUCTIONS lo/hi,
+//! TIME_LIMIT_US lo/hi (0 = none), FLAGS, START_CYCLES lo/hi, END_CYCLES lo/hi, XOR checksum.
+//! [`run_control_request`] finds a valid untaken request for the next guest run,
+//! [`start_run_control`] consumes it (FLAGS.TAKEN + START_CYCLES) right before the guest's first
+//! instruction, [`end_run_control`] adds FLAGS.ENDED + END_CYCLES.
+//!
 //! **VM snapshot record** @ `0x2000_0100` (101 LE u32, `cockpit_hypervisor::vmsnap`): magic,
 //! version, stack depth, stored count, the top 32 stack words, the 64 globals, XOR checksum.
 //!
@@ -23,6 +30,7 @@
 
 use cockpit_hypervisor::failsafe::{BOOT_ADDR, BootRecord};
 use cockpit_hypervisor::fault::{self, FAULT_ADDR, FaultKind, FaultRecord};
+use cockpit_hypervisor::runctl::{self, RunControl};
 use cockpit_hypervisor::telemetry::{TelemetryRecord, WORDS};
 use cockpit_hypervisor::vmsnap::{self, VmSnapshot};
 
@@ -73,6 +81,36 @@ pub fn publish_telemetry(r: &TelemetryRecord) {
 static mut COCKPIT_VM: [u32; vmsnap::WORDS] = [0; vmsnap::WORDS];
 
 const _: () = assert!(vmsnap::VM_SNAPSHOT_ADDR == BOOT_ADDR + 0x80);
+
+#[used]
+#[unsafe(no_mangle)]
+#[unsafe(link_section = ".cockpit_runctl")]
+static mut COCKPIT_RUNCTL: [u32; runctl::WORDS] = [0; runctl::WORDS];
+
+const _: () = assert!(runctl::RUNCTL_ADDR == BOOT_ADDR + 0x40);
+
+fn store_run_control(r: &RunControl) {
+    store::<{ runctl::WORDS }>(core::ptr::addr_of_mut!(COCKPIT_RUNCTL).cast(), r.encode());
+}
+
+/// The run-control request a harness left for the next guest run, if valid and not taken yet.
+pub fn run_control_request() -> Option<RunControl> {
+    let w: [u32; runctl::WORDS] = read(core::ptr::addr_of!(COCKPIT_RUNCTL).cast());
+    RunControl::accept(&w)
+}
+
+/// Consumes request `r`: marks it taken by a guest run starting at firmware cycle `now`, so a
+/// reset during the run does not apply it again. Returns the stored record.
+pub fn start_run_control(r: RunControl, now: u64) -> RunControl {
+    let started = r.started(now);
+    store_run_control(&started);
+    started
+}
+
+/// Marks the taken request `r` ended at firmware cycle `now`.
+pub fn end_run_control(r: RunControl, now: u64) {
+    store_run_control(&r.ended(now));
+}
 
 /// Stores the VM snapshot record at 0x2000_0100.
 pub fn publish_vm_snapshot(s: &VmSnapshot) {

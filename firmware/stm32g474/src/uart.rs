@@ -4,7 +4,7 @@
 //! GPIOA_PUPDR pull-up on PA10, GPIOA_MODER = 10 (AF) for pins 9/10; USART1_CR1 = 0 (disabled),
 //! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error −0.02 %; computed and `const`-checked in `cockpit_hypervisor::clocks`), CR2 = CR3 = 0 (1 stop
 //! bit, no flow control, FIFO off), CR1 = UE | RE | TE.
-//! Transmit: poll ISR.TXE (bit 7), write TDR. Receive: poll ISR.RXNE (bit 5), read RDR. Overrun,
+//! Transmit: poll ISR.TXE (bit 7), write TDR; [`flush`] polls ISR.TC (bit 6). Receive: poll ISR.RXNE (bit 5), read RDR. Overrun,
 //! framing and noise errors (ISR bits 3, 1, 2) are cleared through ICR and counted.
 
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -20,6 +20,7 @@ const ISR_FE: u32 = 1 << 1;
 const ISR_NE: u32 = 1 << 2;
 const ISR_ORE: u32 = 1 << 3;
 const ISR_RXNE: u32 = 1 << 5;
+const ISR_TC: u32 = 1 << 6;
 const ISR_TXE: u32 = 1 << 7;
 const CR1_UE: u32 = 1 << 0;
 const CR1_RE: u32 = 1 << 2;
@@ -67,6 +68,16 @@ pub fn write_byte(b: u8) {
         }
     }
     u.tdr().write(|w| unsafe { w.bits(u32::from(b)) });
+}
+
+/// Waits until the last byte has left the shift register (ISR.TC); gives up after as many
+/// polls as [`write_byte`] (a dead UART must not hang the firmware).
+pub fn flush() {
+    let u = regs();
+    let mut polls = 200_000u32;
+    while u.isr().read().bits() & ISR_TC == 0 && polls > 0 {
+        polls -= 1;
+    }
 }
 
 /// Sends bytes (blocking).

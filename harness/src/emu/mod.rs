@@ -36,7 +36,11 @@
 //!   erased double words only — PROGERR/PGAERR/SIZERR/PGSERR/WRPERR in SR; EOP with EOPIE;
 //!   OPTR with DBANK = 1), GPIO A–G (the `sim` board's `GpioPort` model; output edges of the
 //!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 (TDR →
-//!   transcript, USART1 = console; TX paced at the line rate; RX from a line model: each byte
+//!   transcript, USART1 = console; TX paced at the line rate — TDR + shift register, frame
+//!   time from BRR, word length, stop bits, OVER8 and PRESC at a 170 MHz kernel clock, TXE/TC
+//!   timed, TCCF; a repeated ISR poll while the transmitter is busy fast-forwards board time to
+//!   the next TXE/TC, bounded by the next timed event, so waiting for the line costs no
+//!   emulated polling; RX from a line model: each byte
 //!   reaches RDR/RXNE one frame time after the previous one, ORE when the firmware has not
 //!   read RDR in time (CR3.OVRDIS: overwrite), ICR.ORECF; TEACK/REACK follow TE/RE;
 //!   RXNEIE/TXEIE/TCIE interrupts; in bootloader mode USART1 is a pseudo-terminal
@@ -48,13 +52,21 @@
 //!   SYS_WRITE0, SYS_WRITE, SYS_CLOCK, SYS_EXIT, SYS_EXIT_EXTENDED).
 //! - Time: core cycles estimated as one cycle per halfword of executed code, counted per basic
 //!   block (so timestamps inside one block are equal), at 170 MHz.
+//! - The harness's budget: before releasing the core after power-on, [`EmuTarget`] writes the
+//!   run's instruction and board-time budget into the run-control record
+//!   (`cockpit_hypervisor::runctl`, `0x2000_00C0`); the firmware ends the guest with
+//!   `BUDGET_EXCEEDED` exactly there and publishes its end state, and reports in the record
+//!   when the guest started and ended: `virtual_time` and pin-edge times count from the
+//!   guest's start, as on `sim`. The emulator's own cycle cap is a safety net
+//!   [`target::BOOT_MARGIN`] beyond the budget.
 //!
 //! # Not modelled (yet)
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
 //! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
 //! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
-//! RTT control block decoded with defmt-decoder; USART framing/noise/parity errors, FIFO mode;
-//! DMA, timers, ADC, EXTI, RTC, option-byte
+//! RTT control block decoded with defmt-decoder; USART framing/noise/parity errors, FIFO mode,
+//! bytes lost in the shift register at a reset (the transcript keeps every byte written to
+//! TDR); DMA, timers, ADC, EXTI, RTC, option-byte
 //! programming, read-out/write protection, ECC; unmodelled peripheral addresses read 0 and are
 //! recorded in `Periph::unmodelled`.
 //!

@@ -518,6 +518,12 @@ impl Periph {
         *self = fresh;
     }
 
+    /// The core cycle at which DWT CYCCNT was 0 (the last reset, or a CYCCNT write): the origin
+    /// of the firmware's cycle clock.
+    pub fn cyccnt_origin(&self) -> u64 {
+        self.dwt_offset
+    }
+
     /// Nanoseconds of board time at the current cycle count.
     pub fn now_ns(&self) -> u64 {
         (u128::from(self.cycles) * 1_000_000_000 / u128::from(CPU_HZ)) as u64

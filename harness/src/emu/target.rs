@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use cockpit_hypervisor::boot::{self, BootChoice};
 use cockpit_hypervisor::flash::MemFlash;
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
+use cockpit_hypervisor::runctl::{self, RUNCTL_ADDR, RunControl};
 use cockpit_hypervisor::telemetry::{self, RunState, TELEMETRY_ADDR};
 use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
@@ -231,11 +232,33 @@ impl EmuTarget {
         telemetry::verify(sram.get(off..off + telemetry::SIZE)?).ok()
     }
 
+    /// The run-control record in an SRAM image, if valid.
+    fn run_control(sram: &[u8]) -> Option<RunControl> {
+        let off = (RUNCTL_ADDR - SRAM_BASE) as usize;
+        RunControl::decode_bytes(sram.get(off..off + runctl::SIZE)?).ok()
+    }
+
     /// The VM snapshot record in an SRAM image, if valid.
     fn vm_snapshot(sram: &[u8]) -> Option<VmSnapshot> {
         let off = (VM_SNAPSHOT_ADDR - SRAM_BASE) as usize;
         VmSnapshot::decode_bytes(sram.get(off..off + vmsnap::SIZE)?).ok()
     }
+}
+
+/// Board time the firmware gets beyond the plan's `virtual_time` before the emulator stops it
+/// (a safety net: the firmware ends the guest at its budget itself). It covers the boot before
+/// the guest starts (≈ 10 ms) and the run loop's check granularity (the time budget is checked
+/// at HAL calls and between slices of 1 M instructions, ≈ 0.2 s of emulated interpreter time).
+pub const BOOT_MARGIN: Duration = Duration::from_secs(1);
+
+/// Core cycles in `d` of board time (saturating).
+fn cycles_of(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos() * u128::from(CPU_HZ) / 1_000_000_000).unwrap_or(u64::MAX)
+}
+
+/// Nanoseconds of board time in `cycles` core cycles.
+fn ns_of(cycles: u64) -> u64 {
+    (u128::from(cycles) * 1_000_000_000 / u128::from(CPU_HZ)) as u64
 }
 
 /// How long the run continues after the guest stopped so that the firmware's closing console
@@ -247,6 +270,13 @@ fn live_telemetry(mcu: &Mcu) -> Option<telemetry::TelemetryRecord> {
     let mut b = [0u8; telemetry::SIZE];
     mcu.mem_read(TELEMETRY_ADDR, &mut b).ok()?;
     telemetry::verify(&b).ok()
+}
+
+/// Reads the run-control record from the running MCU.
+fn live_run_control(mcu: &Mcu) -> Option<RunControl> {
+    let mut b = [0u8; runctl::SIZE];
+    mcu.mem_read(RUNCTL_ADDR, &mut b).ok()?;
+    RunControl::decode_bytes(&b).ok()
 }
 
 impl Target for EmuTarget {
@@ -275,13 +305,17 @@ impl Target for EmuTarget {
 
     /// Powers the MCU on (RAM cleared, firmware placed in flash, inputs driven) — or, after a
     /// bootloader session, resets it (RAM as the session left it, RCC_CSR flag of the reset that
-    /// ended the session: the firmware's own, else NRST) — and runs it
-    /// until the telemetry STATE is halted/faulted, the guest's instruction count reaches the
-    /// budget (→ `BUDGET_EXCEEDED`), board time reaches `virtual_time` (→ `BUDGET_EXCEEDED`),
-    /// the wall-clock timeout expires, or the firmware stops (semihosting exit, idle polling of
-    /// an empty USART1 receiver, lockup). Errors: `NotLoaded` when no bank holds a valid image
-    /// (for a firmware ELF), `Board` if the ELF is missing or the emulator fails, or in
-    /// bootloader mode.
+    /// ended the session: the firmware's own, else NRST) —, writes the budget into the
+    /// run-control record (`cockpit_hypervisor::runctl`, firmware ELF only) and runs until the
+    /// telemetry STATE is halted/faulted — the firmware itself ends the guest with
+    /// `BUDGET_EXCEEDED` exactly at the instruction or board-time budget — and its closing
+    /// console line is sent, the wall-clock timeout expires, or the firmware stops (semihosting
+    /// exit, idle polling of an empty USART1 receiver, lockup). A safety net stops the MCU
+    /// [`BOOT_MARGIN`] of board time after `virtual_time` (→ `BUDGET_EXCEEDED`, without a VM
+    /// end state). Board time (`virtual_time`, pin edges) counts from the guest's start as the
+    /// firmware reports it in the run-control record (from power-on when no guest started).
+    /// Errors: `NotLoaded` when no bank holds a valid image (for a firmware ELF), `Board` if
+    /// the ELF is missing or the emulator fails, or in bootloader mode.
     fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
         self.require_running()?;
         let is_elf = matches!(self.firmware, Firmware::Elf(_));
@@ -311,30 +345,36 @@ impl Target for EmuTarget {
                 .map_err(TargetError::Board)?;
             mcu.periph_mut().system_reset(r.cause);
         }
+        if is_elf {
+            let time_limit_us = u64::try_from(budget.virtual_time.as_micros()).unwrap_or(u64::MAX);
+            let request = RunControl::request(budget.max_instructions, Some(time_limit_us));
+            mcu.mem_write(RUNCTL_ADDR, &request.encode_bytes())
+                .map_err(TargetError::Board)?;
+        }
         mcu.periph_mut().idle_polls = 1_000_000;
         mcu.reset_core().map_err(TargetError::Board)?;
-        let max_cycles =
-            u64::try_from(budget.virtual_time.as_nanos() * u128::from(CPU_HZ) / 1_000_000_000)
-                .unwrap_or(u64::MAX);
-        let max_instr = budget.max_instructions;
+        let max_cycles = cycles_of(budget.virtual_time.saturating_add(BOOT_MARGIN));
         let wall = budget.wall_timeout;
-        let mut over_instr = false;
         let mut timed_out = false;
         let mut guest_ended: Option<u64> = None;
         let stop = mcu.run(max_cycles, |m| {
-            if let Some(t) = live_telemetry(m) {
-                if matches!(t.run_state(), Some(RunState::Halted | RunState::Faulted)) {
-                    // Let the firmware finish its closing console line (it is transmitted at
-                    // the line rate), within a bound.
-                    let now = m.periph().cycles;
-                    let ended = *guest_ended.get_or_insert(now);
-                    return closing_line_sent(&m.periph().usart[0].tx)
-                        || now >= ended + CLOSING_LINE_CYCLES;
-                }
-                if t.instructions() >= max_instr {
-                    over_instr = true;
-                    return true;
-                }
+            // The guest run of this power-on ended: the firmware says so in the run-control
+            // record (a telemetry record left in RAM by an earlier run does not count); a raw
+            // test program's own telemetry.
+            let ended = if is_elf {
+                live_run_control(m).is_some_and(|r| r.run_cycles().is_some())
+            } else {
+                live_telemetry(m).is_some_and(|t| {
+                    matches!(t.run_state(), Some(RunState::Halted | RunState::Faulted))
+                })
+            };
+            if ended {
+                // Let the firmware finish its closing console line (it is transmitted at the
+                // line rate), within a bound.
+                let now = m.periph().cycles;
+                let ended = *guest_ended.get_or_insert(now);
+                return closing_line_sent(&m.periph().usart[0].tx)
+                    || now >= ended + CLOSING_LINE_CYCLES;
             }
             if wall_start.elapsed() >= wall {
                 timed_out = true;
@@ -354,6 +394,15 @@ impl Target for EmuTarget {
         let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
         drop(mcu);
         let tel = Self::telemetry(&sram);
+        // The guest's run on the board clock: (start, end) cycles.
+        let (start, end_cycle) = match Self::run_control(&sram).filter(|r| r.is_taken()) {
+            Some(r) => {
+                let start = periph.cyccnt_origin() + r.start_cycles;
+                let end = r.run_cycles().map_or(cycles, |n| start + n);
+                (start.min(cycles), end.min(cycles))
+            }
+            None => (0, cycles),
+        };
         self.transcript = periph.usart[0].tx.clone();
         // A raw (test) program's USART1 output is all its own.
         self.console = if is_elf {
@@ -361,7 +410,16 @@ impl Target for EmuTarget {
         } else {
             self.transcript.clone()
         };
-        self.edges = periph.edges.clone();
+        let start_ns = ns_of(start);
+        self.edges = periph
+            .edges
+            .iter()
+            .filter(|e| e.at_ns >= start_ns)
+            .map(|e| PinEdge {
+                at_ns: e.at_ns - start_ns,
+                ..*e
+            })
+            .collect();
         self.semihosting = periph.semihosting.clone();
         let budget_fault = |t| RunEnd::Fault(records::budget_fault(t));
         let end = match (tel.as_ref().and_then(|t| t.run_state()), stop) {
@@ -370,9 +428,9 @@ impl Target for EmuTarget {
                 tel.as_ref().expect("telemetry present"),
             )),
             _ if timed_out => RunEnd::WallTimeout,
-            _ if over_instr || stop == Stop::Cycles => budget_fault(tel.as_ref()),
             // The firmware stopped without finishing a guest run (exit, idle, lockup).
             (_, Stop::Exit(_)) if !is_elf => RunEnd::Halted,
+            // The safety net, idle polling or a lockup ended a run the firmware did not end.
             _ => budget_fault(tel.as_ref()),
         };
         self.fault = match &end {
@@ -384,9 +442,7 @@ impl Target for EmuTarget {
             end,
             instructions: tel.as_ref().map_or(0, |t| t.instructions()),
             cycles: tel.as_ref().map_or(0, |t| t.cycles()),
-            virtual_time: Duration::from_nanos(
-                (u128::from(cycles) * 1_000_000_000 / u128::from(CPU_HZ)) as u64,
-            ),
+            virtual_time: Duration::from_nanos(ns_of(end_cycle - start)),
             wall_time,
         })
     }
@@ -446,13 +502,13 @@ impl Target for EmuTarget {
         Err(TargetError::Unmapped { addr })
     }
 
-    /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE), or `BUDGET_EXCEEDED` when
-    /// the harness stopped the run at its instruction or board-time budget (as `sim` reports
-    /// it). The operand stack and the globals come from the firmware's VM snapshot record at
-    /// `VM_SNAPSHOT_ADDR` (written when the guest starts and stops); empty when there is no
-    /// valid record (no guest ran, or the harness stopped it mid-run: then the record shows the
-    /// start state and is ignored unless the guest stopped). A stack deeper than
-    /// `vmsnap::STACK_WORDS` is reported as its top `STACK_WORDS` entries.
+    /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE; `BUDGET_EXCEEDED` when the
+    /// firmware ended the guest at the budget), else the run's own end (`BUDGET_EXCEEDED` when
+    /// the safety net stopped the MCU). The operand stack and the globals come from the
+    /// firmware's VM snapshot record at `VM_SNAPSHOT_ADDR` (written when the guest starts and
+    /// stops); empty when there is no valid record or the guest did not stop (then the record
+    /// shows the start state and is ignored). A stack deeper than `vmsnap::STACK_WORDS` is
+    /// reported as its top `STACK_WORDS` entries.
     fn vm_state(&mut self) -> Result<VmState, TargetError> {
         let tel = self.last.as_ref().and_then(|s| Self::telemetry(&s.sram));
         let snap = self.last.as_ref().and_then(|s| Self::vm_snapshot(&s.sram));
