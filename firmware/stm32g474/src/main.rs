@@ -207,14 +207,14 @@ fn run_guest(flash: &G4Flash) {
         }
         true
     };
-    match request {
-        Some(r) => defmt::info!(
-            "guest: start, budget {=u64} instructions, {=u64} us",
+    if let Some(r) = request {
+        defmt::info!(
+            "runctl: budget {=u64} instructions, {=u64} us",
             r.max_instructions,
             r.time_limit_us.unwrap_or(0)
-        ),
-        None => defmt::info!("guest: start, no budget"),
+        );
     }
+    defmt::info!("guest: start");
     let _ = write!(con, "guest: running\r\n");
     // The guest starts on an idle line (its first output is not queued behind ours), and its
     // board time starts now: the run-control record is consumed with this start time.
