@@ -9,6 +9,8 @@
 //!   emulated one, [`probe`] a real board through a debug probe. Shared by the boards that run
 //!   the firmware: [`bank`] (direct program load), [`records`] (telemetry and VM snapshot),
 //!   [`transcript`] (the guest's part of USART1), [`corereg`] (core registers by name).
+//! * [`boards`]: the hardware map (`boards.toml`) of real boards; [`bench`]: picking a board
+//!   by name (`sim`, `emu`, a map id), opening it, and a real board's lock.
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
 //! * [`compare`]: observations that differ between board kinds (`--board sim,emu`).
@@ -17,6 +19,8 @@
 //! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
 pub mod bank;
+pub mod bench;
+pub mod boards;
 pub mod checks;
 pub mod compare;
 pub mod corereg;

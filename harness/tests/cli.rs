@@ -200,13 +200,17 @@ fn table_output_filter_and_unknown_board() {
         text(&out.stderr)
     );
 
-    // `probe` is a known kind that no build provides yet (`emu` is available with `--features
-    // emu`, so it is not used here).
+    // `probe` is a kind whose boards are named by their hardware-map id (`emu` is available
+    // with `--features emu`, so it is not used here).
     for (board, message) in [
-        ("probe", "not available yet"),
-        ("fpga", "unknown board kind"),
+        ("probe", "board kind `probe` is not available in this build"),
+        ("fpga", "unknown board `fpga`"),
     ] {
-        let out = cockpit(&["run", plans, "--db", db, "--board", board]);
+        let out = Command::new(env!("CARGO_BIN_EXE_cockpit"))
+            .args(["run", plans, "--db", db, "--board", board])
+            .env("COCKPIT_BOARDS", "/nonexistent/boards.toml")
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
     }
@@ -550,4 +554,77 @@ fn the_run_records_the_git_commit_of_the_plans_repository() {
     assert_eq!(run.info.git_commit.as_deref(), Some(head.as_str()));
     assert_eq!(run.info.commit_message.as_deref(), Some("plans"));
     assert!(!run.info.git_dirty);
+}
+
+/// Runs `cockpit ARGS` with `COCKPIT_BOARDS=map`.
+fn cockpit_with_map(map: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cockpit"))
+        .args(args)
+        .env("COCKPIT_BOARDS", map)
+        .output()
+        .expect("cockpit binary runs")
+}
+
+#[test]
+fn boards_lists_the_hardware_map_probes_and_serial_ports() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("boards.toml");
+
+    // No hardware map: says so, still lists what is present, succeeds.
+    let out = cockpit_with_map(&map, &["boards"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.starts_with("no hardware map: "), "{stdout}");
+    assert!(stdout.contains(map.to_str().unwrap()), "{stdout}");
+    assert!(stdout.contains("\ndebug probes: "), "{stdout}");
+    assert!(stdout.contains("\nserial ports:"), "{stdout}");
+
+    // Two boards, one whose serial port exists: a board without its probe is not ready (exit 1).
+    let port = dir.path().join("ttyFAKE0");
+    std::fs::write(&port, "").unwrap();
+    std::fs::write(
+        &map,
+        format!(
+            "[[board]]\nid = \"nucleo-1\"\nprobe = \"0483:374b:0670FF\"\n\
+             serial_port = \"{}\"\nfixtures = [\"user_key_pc13\"]\n\
+             [[board]]\nid = \"weact-1\"\nserial_port = \"/dev/ttyNOPE9\"\n",
+            port.display()
+        ),
+    )
+    .unwrap();
+    let out = cockpit_with_map(&map, &["boards"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    for needle in [
+        "nucleo-1",
+        "0483:374b:0670FF",
+        "(present)",
+        "/dev/ttyNOPE9 (missing)",
+        "not ready",
+        "user_key_pc13",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing in\n{stdout}");
+    }
+    let out = cockpit_with_map(&map, &["boards", "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["hardware_map"], map.to_str().unwrap());
+    let boards = json["boards"].as_array().unwrap();
+    assert_eq!(boards.len(), 2);
+    assert_eq!(boards[0]["probe"], "0483:374b:0670FF");
+    assert_eq!(boards[0]["chip"], "STM32G474RETx");
+    assert_eq!(boards[0]["serial_port_status"], "present");
+    assert_eq!(boards[1]["serial_port_status"], "missing");
+    // No probe is attached here: never "present".
+    assert_ne!(boards[0]["probe_status"], "present");
+    assert_eq!(boards[0]["ready"], false);
+
+    // A bad map is a command error naming the file, the board and the field.
+    std::fs::write(&map, "[[board]]\nid = \"b1\"\nprobe = \"0483\"\n").unwrap();
+    let out = cockpit_with_map(&map, &["boards"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(&format!("{}: board `b1`: `probe`:", map.display())),
+        "{stderr}"
+    );
 }

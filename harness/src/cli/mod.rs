@@ -5,6 +5,7 @@
 //! 2 = the command itself failed (bad arguments, unknown board kind, unusable database or
 //! serial port, no plans found).
 
+mod boards;
 mod demo;
 mod history;
 mod list;
@@ -50,6 +51,10 @@ enum Command {
     History(history::HistoryArgs),
     /// List the plans (name, boards, tags, description) without running them.
     List(list::ListArgs),
+    /// List the real boards of the hardware map (`COCKPIT_BOARDS` or `./boards.toml`) and the
+    /// debug probes and serial ports present, with each board's status; exits 1 when a
+    /// configured board is not ready.
+    Boards(boards::BoardsArgs),
     /// Start a `sim` board in its Oracle bootloader, USART1 on a pseudo-terminal (prints
     /// `USART1: /dev/pts/N`), until end of input or Ctrl-C.
     Sim(oracle::SimArgs),
@@ -82,6 +87,7 @@ pub fn main() -> ExitCode {
         Command::Disasm { program } => program::disasm(&program),
         Command::History(args) => history::history(args),
         Command::List(args) => list::list(args),
+        Command::Boards(args) => boards::boards(args),
         Command::Sim(args) => oracle::sim(args),
         Command::Upload(args) => oracle::upload(args),
         Command::Oracle { command } => oracle::oracle(command),

@@ -6,15 +6,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
 use clap::Args;
+use cockpit_harness::bench::{SIMULATED, TestBoard};
+use cockpit_harness::boards::HardwareMap;
 use cockpit_harness::compare;
 use cockpit_harness::discover::Job;
-use cockpit_harness::plan::BOARD_KINDS;
 use cockpit_harness::report;
 use cockpit_harness::result::{Summary, TestResult};
 use cockpit_harness::runner;
-use cockpit_harness::sim::SimTarget;
 use cockpit_harness::store::{RunInfo, Store, StoreError};
-use cockpit_harness::target::{Target, TargetError, TargetInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::select::Selection;
@@ -29,8 +28,9 @@ pub struct RunArgs {
     /// `Cargo.toml`, `target/` and hidden entries, not following symlinked directories).
     #[arg(default_value = "test-plans")]
     paths: Vec<PathBuf>,
-    /// Board kind: `sim`, or `emu` (with the `emu` cargo feature); several separated by commas
-    /// (`sim,emu`) run every plan on each kind and report the observations that differ.
+    /// Board: `sim`, `emu` (with the `emu` cargo feature), or a board id of the hardware map
+    /// (`COCKPIT_BOARDS` or `./boards.toml`); several separated by commas (`sim,emu`) run every
+    /// plan on each and report the observations that differ.
     #[arg(long, default_value = "sim")]
     board: String,
     /// Result database (SQLite; created if missing).
@@ -47,33 +47,6 @@ pub struct RunArgs {
     /// Tests run at once; default: the available parallelism.
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
-}
-
-/// A source of fresh boards of one kind.
-type BoardFactory = Box<dyn Fn(usize) -> Result<Box<dyn Target>, TargetError> + Sync>;
-
-/// The factory for board kind `kind`. Errors: an unknown kind, or one not available yet.
-/// Board kinds this build can run (`emu` needs the `emu` cargo feature).
-#[cfg(feature = "emu")]
-const AVAILABLE: &str = "sim, emu";
-#[cfg(not(feature = "emu"))]
-const AVAILABLE: &str = "sim";
-
-fn board_factory(kind: &str) -> anyhow::Result<BoardFactory> {
-    match kind {
-        "sim" => Ok(Box::new(|_| Ok(Box::new(SimTarget::new())))),
-        #[cfg(feature = "emu")]
-        "emu" => Ok(Box::new(|_| {
-            Ok(Box::new(cockpit_harness::emu::EmuTarget::new()))
-        })),
-        k if BOARD_KINDS.contains(&k) => {
-            bail!("board kind `{k}` is not available yet (available: {AVAILABLE})")
-        }
-        k => bail!(
-            "unknown board kind `{k}` (known: {}; available: {AVAILABLE})",
-            BOARD_KINDS.join(", ")
-        ),
-    }
 }
 
 fn now_ms() -> i64 {
@@ -110,38 +83,43 @@ fn git_state(dir: &Path) -> (Option<String>, Option<String>, bool) {
 /// the JUnit file) is always produced; a result store that cannot be opened or written does not
 /// stop the run, but is an `Err` (exit 2) after the report.
 pub fn run(args: RunArgs) -> Outcome {
-    let kinds: Vec<String> = args
+    let names: Vec<String> = args
         .board
         .split(',')
         .map(|k| k.trim().to_string())
         .filter(|k| !k.is_empty())
         .collect();
-    let mut factories = Vec::new();
-    for k in &kinds {
-        factories.push(board_factory(k)?);
+    if names.is_empty() {
+        bail!("no board given");
     }
-    if kinds.is_empty() {
-        bail!("no board kind given");
+    // The hardware map is read only when a name is not a simulated kind.
+    let map = match names.iter().all(|n| SIMULATED.contains(&n.as_str())) {
+        true => None,
+        false => HardwareMap::load_located()?,
+    };
+    let mut boards = Vec::new();
+    for name in &names {
+        boards.push(TestBoard::named(name, map.as_ref()).map_err(anyhow::Error::msg)?);
     }
-    let mut per_kind: Vec<Vec<Job>> = Vec::new();
+    let mut per_board: Vec<Vec<Job>> = Vec::new();
     let mut first_path: Option<PathBuf> = None;
-    for kind in &kinds {
+    for (name, board) in names.iter().zip(&boards) {
         let mut jobs = args.selection.jobs(&args.paths)?;
         let before = jobs.len();
         jobs.retain(|j| match j {
-            Job::Plan(p) => p.boards.contains(kind),
+            Job::Plan(p) => board.applies_to(p),
             Job::Invalid { .. } => true,
         });
         if jobs.len() < before {
             eprintln!(
-                "skipping {} plan(s) not for board kind `{kind}`",
+                "skipping {} plan(s) not for board `{name}`",
                 before - jobs.len(),
             );
         }
         if first_path.is_none() {
             first_path = jobs.first().map(|j| j.path().to_path_buf());
         }
-        per_kind.push(jobs);
+        per_board.push(jobs);
     }
     let Some(first_path) = first_path else {
         bail!(
@@ -175,19 +153,25 @@ pub fn run(args: RunArgs) -> Outcome {
         }
     };
     let mut results: Vec<TestResult> = Vec::new();
-    // One stored run per board kind: (run id, kind).
+    // One stored run per board: (run id, board id).
     let mut runs: Vec<(i64, String)> = Vec::new();
-    for ((kind, make_board), jobs) in kinds.iter().zip(&factories).zip(per_kind) {
+    for (test_board, jobs) in boards.iter().zip(per_board) {
         if jobs.is_empty() {
             continue;
         }
+        let board = test_board.info();
+        // A real board is ours for the whole run; tests on it run one at a time.
+        let _lock = test_board
+            .lock(|| eprintln!("board `{}` is in use; waiting for it", board.id))
+            .with_context(|| format!("cannot lock board `{}`", board.id))?;
+        let threads = if test_board.parallel() { threads } else { 1 };
         let info = RunInfo {
             git_commit: git_commit.clone(),
             commit_message: commit_message.clone(),
             git_dirty,
             host: gethostname::gethostname().to_string_lossy().into_owned(),
-            board_kind: kind.clone(),
-            board_id: kind.clone(),
+            board_kind: board.kind.clone(),
+            board_id: board.id.clone(),
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             started_at_ms: now_ms(),
             command: std::env::args().collect::<Vec<_>>().join(" "),
@@ -207,8 +191,7 @@ pub fn run(args: RunArgs) -> Outcome {
                 .expect("static template is valid")
                 .progress_chars("=> "),
         );
-        let board = TargetInfo::new(kind.clone(), kind.clone());
-        runner::run_all(jobs, threads, &board, make_board, |result| {
+        runner::run_all(jobs, threads, &board, &|_| test_board.open(), |result| {
             progress.set_message(format!("{} {}", result.test_name, result.verdict.as_str()));
             progress.inc(1);
             if let (Some(store), Some(run_id)) = (&store, run_id)
@@ -220,20 +203,20 @@ pub fn run(args: RunArgs) -> Outcome {
         });
         progress.finish_and_clear();
         if let Some(id) = run_id {
-            runs.push((id, kind.clone()));
+            runs.push((id, board.id.clone()));
         }
     }
-    // Plan, test, then the board kinds in the order given (the first is the comparison base).
-    let pos = |k: &str| kinds.iter().position(|x| x == k);
+    // Plan, test, then the boards in the order given (the first is the comparison base).
+    let pos = |id: &str| boards.iter().position(|b| b.info().id == id);
     results.sort_by(|a, b| {
-        (&a.plan_path, &a.test_name, pos(&a.board.kind)).cmp(&(
+        (&a.plan_path, &a.test_name, pos(&a.board.id)).cmp(&(
             &b.plan_path,
             &b.test_name,
-            pos(&b.board.kind),
+            pos(&b.board.id),
         ))
     });
     let summary = Summary::of(&results);
-    let diffs = (kinds.len() > 1).then(|| compare::differences(&results));
+    let diffs = (boards.len() > 1).then(|| compare::differences(&results));
 
     // Report first: nothing the store does can lose it.
     let run_id = runs.first().map(|(id, _)| *id);
@@ -244,7 +227,7 @@ pub fn run(args: RunArgs) -> Outcome {
     if args.json {
         let mut json = report::json(&results);
         json["run_id"] = run_id.into();
-        if kinds.len() > 1 {
+        if boards.len() > 1 {
             json["run_ids"] = runs.iter().map(|(id, _)| *id).collect::<Vec<_>>().into();
         }
         if let Some(d) = &diffs {
@@ -269,9 +252,9 @@ pub fn run(args: RunArgs) -> Outcome {
     }
 
     if let Some(store) = store {
-        for (run_id, kind) in &runs {
+        for (run_id, id) in &runs {
             let mut s = Summary::default();
-            for r in results.iter().filter(|r| &r.board.kind == kind) {
+            for r in results.iter().filter(|r| &r.board.id == id) {
                 s.add(r.verdict);
             }
             if let Err(e) = rt.block_on(store.finish_run(*run_id, now_ms(), &s)) {
