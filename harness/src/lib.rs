@@ -14,7 +14,9 @@
 //! * [`runner`]: runs plans on boards, in parallel, into [`result::TestResult`]s.
 //! * [`checks`] and [`timing`]: judge a run's observations (corners 2 and 3, pin timing).
 //! * [`compare`]: observations that differ between board kinds (`--board sim,emu`).
-//! * [`rtt`]: the firmware's defmt log over RTT, read from target memory and decoded.
+//! * [`rtt`]: the firmware's defmt log over RTT, read from target memory and decoded;
+//!   [`stack_peak`]: the firmware's stack high-water mark (paint, run, scan); [`elf`]: its
+//!   symbols.
 //! * [`store`]: the SQLite result store; [`report`]: table, JSON and JUnit reports.
 //! * [`demo`]: a synthetic result history (`cockpit demo-history`).
 
@@ -26,6 +28,7 @@ pub mod compare;
 pub mod corereg;
 pub mod demo;
 pub mod discover;
+pub mod elf;
 #[cfg(feature = "emu")]
 pub mod emu;
 pub mod plan;
@@ -39,6 +42,7 @@ pub mod result;
 pub mod rtt;
 pub mod runner;
 pub mod sim;
+pub mod stack_peak;
 pub mod store;
 pub mod target;
 pub mod timing;

@@ -108,40 +108,9 @@ impl fmt::Display for RttError {
 
 impl std::error::Error for RttError {}
 
-/// Value of a symbol in a 32-bit little-endian ELF's `.symtab` (`None` if absent).
-pub fn elf_symbol(elf: &[u8], name: &str) -> Option<u32> {
-    let u16_at = |o: usize| elf.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    let u32_at = |o: usize| {
-        elf.get(o..o + 4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
-    if elf.get(..6) != Some(&[0x7F, b'E', b'L', b'F', 1, 1][..]) {
-        return None;
-    }
-    let shoff = u32_at(0x20)? as usize;
-    let shentsize = usize::from(u16_at(0x2E)?);
-    let shnum = usize::from(u16_at(0x30)?);
-    let sh = |i: usize, k: usize| u32_at(shoff + i * shentsize + 4 * k);
-    for i in 0..shnum {
-        if sh(i, 1)? != 2 {
-            continue; // SHT_SYMTAB
-        }
-        let (off, size, link) = (sh(i, 4)? as usize, sh(i, 5)? as usize, sh(i, 6)? as usize);
-        let stroff = sh(link, 4)? as usize;
-        for s in (off..off + size).step_by(16) {
-            let n = stroff + u32_at(s)? as usize;
-            let end = n + elf.get(n..)?.iter().position(|&b| b == 0)?;
-            if &elf[n..end] == name.as_bytes() {
-                return u32_at(s + 4);
-            }
-        }
-    }
-    None
-}
-
 /// Finds the control block: the ELF's `_SEGGER_RTT` symbol, else a scan of [`SCAN_REGIONS`].
 pub fn find_control_block(elf: &[u8], mem: &impl ReadMem) -> Result<u32, RttError> {
-    if let Some(a) = elf_symbol(elf, "_SEGGER_RTT") {
+    if let Some(a) = crate::elf::symbol(elf, "_SEGGER_RTT") {
         return Ok(a);
     }
     // 4 KiB chunks (overlapping by the ID length), so a partly readable region still works.
@@ -455,7 +424,7 @@ mod tests {
         let bytes = raw_stream();
         for (rtt_sym, rd) in [(Some(cb), 0), (None, 0), (Some(cb), 1000)] {
             let elf = fake_elf(&refs, "raw", rtt_sym);
-            assert_eq!(elf_symbol(&elf, "_SEGGER_RTT"), rtt_sym);
+            assert_eq!(crate::elf::symbol(&elf, "_SEGGER_RTT"), rtt_sym);
             let ram = fake_ram(cb, &bytes, rd);
             let mem = MemImage::new(&[(SRAM_BASE, &ram[..])]);
             let lines = decode_rtt(&elf, |a, n| mem.read(a, n)).expect("decode");
@@ -512,7 +481,7 @@ mod tests {
         };
         let table = defmt_table(&elf).expect("defmt table");
         assert!(!table.is_empty());
-        let cb = elf_symbol(&elf, "_SEGGER_RTT").expect("_SEGGER_RTT");
+        let cb = crate::elf::symbol(&elf, "_SEGGER_RTT").expect("_SEGGER_RTT");
         assert!((SRAM_BASE..SRAM_BASE + 96 * 1024).contains(&cb), "{cb:#x}");
     }
 }

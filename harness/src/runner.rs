@@ -317,6 +317,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         // Keep what the run produced, for the record; the checks are not judged.
         result.console = String::from_utf8_lossy(target.console()).into_owned();
         result.metrics.extend(checks::run_metrics(&report));
+        result.metrics.extend(target.board_metrics());
         return Err(Unjudged::Error(format!(
             "wall-clock timeout: the run was stopped after {:?}, over the {:?} of \
              budget.timeout_s ({} instructions, {:.3} virtual ms)",
@@ -352,6 +353,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     let eval = checks::evaluate(plan, &booted, &obs);
     result.checks.extend(eval.checks);
     result.metrics.extend(eval.metrics);
+    result.metrics.extend(target.board_metrics());
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
     Ok(())
 }
@@ -438,6 +440,7 @@ mod tests {
         budget_seen: Option<Budget>,
         inputs: Vec<(u8, bool)>,
         wall_time: Duration,
+        board_metrics: Vec<Metric>,
     }
 
     impl Target for FakeTarget {
@@ -490,6 +493,9 @@ mod tests {
         fn vm_state(&mut self) -> Result<VmState, TargetError> {
             Ok(self.vm.clone())
         }
+        fn board_metrics(&self) -> Vec<Metric> {
+            self.board_metrics.clone()
+        }
     }
 
     /// A temporary directory with a HALT-only CVBC image `prog.cvbc` (global 0 = `counter`).
@@ -527,6 +533,11 @@ mod tests {
                 globals: vec![10, 0],
                 ..Default::default()
             },
+            board_metrics: vec![Metric {
+                name: crate::target::STACK_PEAK_METRIC.into(),
+                unit: "bytes".into(),
+                value: 1234.0,
+            }],
             ..Default::default()
         };
         let r = run_one(
@@ -552,6 +563,12 @@ mod tests {
         assert_eq!(r.console, "hello\n");
         assert_eq!(r.metrics[0].name, "instructions");
         assert_eq!(r.metrics[0].value, 42.0);
+        let last = r.metrics.last().unwrap();
+        assert_eq!(
+            (last.name.as_str(), last.value),
+            ("firmware_stack_peak_bytes", 1234.0),
+            "the board's own metrics are stored with the run's"
+        );
         assert_eq!(
             t.budget_seen.unwrap().virtual_time,
             Duration::from_millis(50)

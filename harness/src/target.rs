@@ -9,6 +9,11 @@ use std::time::Duration;
 use cockpit_vm::Fault;
 
 use crate::corereg::CoreRegister;
+use crate::result::Metric;
+
+/// Metric: the most stack the firmware used in a run, bytes ([`crate::stack_peak`]). No `.`
+/// in the name: it is not compared across board kinds (`sim` runs no firmware).
+pub const STACK_PEAK_METRIC: &str = "firmware_stack_peak_bytes";
 
 /// Limits of one run. Whichever runs out first ends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +181,12 @@ pub trait Target: Send {
 
     /// The VM's state at the end of the last run.
     fn vm_state(&mut self) -> Result<VmState, TargetError>;
+
+    /// Measurements of the last run that only some board kinds make, stored with the run's
+    /// metrics (e.g. [`STACK_PEAK_METRIC`] on boards that run the firmware). Default: none.
+    fn board_metrics(&self) -> Vec<Metric> {
+        Vec::new()
+    }
 
     /// Resets the board into its Oracle bootloader (`oracle/README.md`) and returns the path of
     /// the serial device it listens on at 115200 8N1 (`/dev/ttyUSB0` or `/dev/ttyACM0` for a

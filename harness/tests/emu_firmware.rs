@@ -76,6 +76,13 @@ fn firmware_runs_a_shipped_program() {
         String::from_utf8_lossy(t.console())
     );
     assert_eq!(r.end, cockpit_harness::target::RunEnd::Halted);
+    // The firmware's stack peak (painted at power-on, scanned after the run): more than the
+    // reset handler's frame, far less than the 93 KiB region.
+    let m = t.board_metrics();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].name, cockpit_harness::target::STACK_PEAK_METRIC);
+    eprintln!("firmware stack peak: {} bytes", m[0].value);
+    assert!((256.0..16384.0).contains(&m[0].value), "{}", m[0].value);
     assert_eq!(
         t.read_u32(0x2000_0008).unwrap(),
         2,

@@ -28,7 +28,11 @@ use super::mcu::{CCM_ALIAS, CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop}
 use super::periph::{CPU_HZ, Periph, ResetCause};
 use super::serial::Session;
 use crate::bank::install_bank_a;
+use crate::probe::image::FirmwareImage;
 use crate::records;
+use crate::result::Metric;
+use crate::rtt::MemImage;
+use crate::stack_peak::StackRegion;
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
 
@@ -63,44 +67,20 @@ impl Firmware {
     }
 }
 
-/// Loads an ELF32 little-endian file's `PT_LOAD` segments that lie in flash into `flash`.
-/// Errors: a message when the file is unreadable or not such an ELF.
-pub fn load_elf(path: &Path, flash: &mut [u8]) -> Result<usize, String> {
-    let b = std::fs::read(path).map_err(|e| format!("firmware ELF {}: {e}", path.display()))?;
-    let u16_at = |o: usize| b.get(o..o + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
-    let u32_at = |o: usize| {
-        b.get(o..o + 4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
-    };
-    if b.get(..6) != Some(&[0x7F, b'E', b'L', b'F', 1, 1][..]) {
-        return Err(format!(
-            "{} is not a 32-bit little-endian ELF",
-            path.display()
-        ));
+/// Writes a firmware ELF's flash image (its `PT_LOAD` segments below program bank A, as
+/// [`FirmwareImage::from_elf`] finds them for a probe) into `flash`, which starts at
+/// `FLASH_BASE`; `name` names the file in errors. Returns the bytes written. Errors: not such
+/// an ELF, or a segment outside `flash`.
+pub fn load_elf(name: &str, elf: &[u8], flash: &mut [u8]) -> Result<usize, String> {
+    let image = FirmwareImage::from_elf(name, elf)?;
+    for r in &image.regions {
+        let off = (r.addr - FLASH_BASE) as usize;
+        flash
+            .get_mut(off..off + r.data.len())
+            .ok_or_else(|| format!("{name}: segment at {:#010x} does not fit the flash", r.addr))?
+            .copy_from_slice(&r.data);
     }
-    let bad = || format!("{}: truncated ELF header", path.display());
-    let phoff = u32_at(0x1C).ok_or_else(bad)? as usize;
-    let phentsize = usize::from(u16_at(0x2A).ok_or_else(bad)?);
-    let phnum = usize::from(u16_at(0x2C).ok_or_else(bad)?);
-    let mut loaded = 0;
-    for i in 0..phnum {
-        let ph = phoff + i * phentsize;
-        let f = |k: usize| u32_at(ph + 4 * k).ok_or_else(bad);
-        let (ptype, offset, paddr, filesz) = (f(0)?, f(1)? as usize, f(3)?, f(4)? as usize);
-        if ptype != 1 || filesz == 0 {
-            continue;
-        }
-        let Some(dst) = paddr.checked_sub(FLASH_BASE).map(|o| o as usize) else {
-            continue;
-        };
-        if dst + filesz > flash.len() {
-            return Err(format!("segment at {paddr:#010x} does not fit the flash"));
-        }
-        let src = b.get(offset..offset + filesz).ok_or_else(bad)?;
-        flash[dst..dst + filesz].copy_from_slice(src);
-        loaded += filesz;
-    }
-    Ok(loaded)
+    Ok(image.byte_count())
 }
 
 /// A reset the next run starts from (after a bootloader session) instead of a power-on.
@@ -139,6 +119,8 @@ pub struct EmuTarget {
     session: Option<Session>,
     /// Set by [`Target::reboot`], taken by the next run.
     resume: Option<Resume>,
+    /// The firmware's stack peak in the last run, bytes ([`crate::stack_peak`]).
+    stack_peak: Option<u32>,
 }
 
 impl std::fmt::Debug for EmuTarget {
@@ -179,6 +161,7 @@ impl EmuTarget {
             resets: 0,
             session: None,
             resume: None,
+            stack_peak: None,
         }
     }
 
@@ -208,23 +191,28 @@ impl EmuTarget {
         }
     }
 
-    fn place_firmware(&mut self) -> Result<(), TargetError> {
+    /// Writes the firmware into flash; returns the ELF's bytes (`None` for a raw image).
+    fn place_firmware(&mut self) -> Result<Option<Vec<u8>>, TargetError> {
         let hv = (PROGRAM_BANK_ADDR - FLASH_BASE) as usize;
         match &self.firmware {
             Firmware::Elf(p) => {
-                load_elf(p, &mut self.flash[..hv]).map_err(|e| {
+                let hint = |e: String| {
                     TargetError::Board(format!(
                         "{e} (build it with firmware/setup-toolchain.sh and the firmware's build \
                          script, or set {FIRMWARE_ENV})"
                     ))
-                })?;
+                };
+                let elf = std::fs::read(p)
+                    .map_err(|e| hint(format!("firmware ELF {}: {e}", p.display())))?;
+                load_elf(&p.display().to_string(), &elf, &mut self.flash[..hv]).map_err(hint)?;
+                Ok(Some(elf))
             }
             Firmware::Raw(img) => {
                 let n = img.len().min(hv);
                 self.flash[..n].copy_from_slice(&img[..n]);
+                Ok(None)
             }
         }
-        Ok(())
     }
 
     fn telemetry(sram: &[u8]) -> Option<telemetry::TelemetryRecord> {
@@ -328,7 +316,12 @@ impl Target for EmuTarget {
                 return Err(TargetError::NotLoaded);
             }
         }
-        self.place_firmware()?;
+        let elf = self.place_firmware()?;
+        let stack = elf
+            .as_deref()
+            .map(StackRegion::from_elf)
+            .transpose()
+            .map_err(TargetError::Board)?;
         let wall_start = Instant::now();
         // SAFETY: `self.flash` is a boxed 512 KiB slice that outlives `mcu` (dropped at the end
         // of this function) and is not touched while `mcu` runs.
@@ -344,6 +337,11 @@ impl Target for EmuTarget {
             mcu.mem_write(CCM_BASE, &r.ccm)
                 .map_err(TargetError::Board)?;
             mcu.periph_mut().system_reset(r.cause);
+        }
+        if let Some(region) = &stack {
+            region
+                .paint(|addr, bytes| mcu.mem_write(addr, bytes))
+                .map_err(TargetError::Board)?;
         }
         if is_elf {
             let time_limit_us = u64::try_from(budget.virtual_time.as_micros()).unwrap_or(u64::MAX);
@@ -394,6 +392,7 @@ impl Target for EmuTarget {
         let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
         drop(mcu);
         let tel = Self::telemetry(&sram);
+        self.stack_peak = stack.and_then(|r| r.peak(&MemImage::new(&[(SRAM_BASE, &sram[..])])));
         // The guest's run on the board clock: (start, end) cycles.
         let (start, end_cycle) = match Self::run_control(&sram).filter(|r| r.is_taken()) {
             Some(r) => {
@@ -445,6 +444,19 @@ impl Target for EmuTarget {
             virtual_time: Duration::from_nanos(ns_of(end_cycle - start)),
             wall_time,
         })
+    }
+
+    /// [`crate::target::STACK_PEAK_METRIC`]: the firmware's stack peak (painted at power-on,
+    /// scanned after the run).
+    fn board_metrics(&self) -> Vec<Metric> {
+        self.stack_peak
+            .map(|b| Metric {
+                name: crate::target::STACK_PEAK_METRIC.into(),
+                unit: "bytes".into(),
+                value: f64::from(b),
+            })
+            .into_iter()
+            .collect()
     }
 
     fn console(&self) -> &[u8] {
