@@ -467,14 +467,7 @@ mod tests {
     /// uses rzcobs and has the `_SEGGER_RTT` symbol in SRAM.
     #[test]
     fn real_firmware_elf_has_a_defmt_table_and_rtt_block() {
-        let path = std::env::var_os("COCKPIT_FIRMWARE_ELF").map_or_else(
-            || {
-                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-                    "../firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware",
-                )
-            },
-            std::path::PathBuf::from,
-        );
+        let path = crate::boards::default_firmware();
         let Ok(elf) = std::fs::read(&path) else {
             eprintln!("skipped: no firmware ELF at {}", path.display());
             return;

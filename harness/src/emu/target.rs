@@ -36,11 +36,7 @@ use crate::stack_peak::StackRegion;
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
 
-/// Environment variable naming the firmware ELF.
-pub const FIRMWARE_ENV: &str = "COCKPIT_FIRMWARE_ELF";
-/// The firmware ELF's default path, relative to the repository root.
-pub const DEFAULT_FIRMWARE: &str =
-    "firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware";
+pub use crate::boards::{DEFAULT_FIRMWARE, FIRMWARE_ENV};
 
 /// What the MCU boots.
 #[derive(Clone, Debug)]
@@ -52,18 +48,10 @@ pub enum Firmware {
 }
 
 impl Firmware {
-    /// `COCKPIT_FIRMWARE_ELF`, else [`DEFAULT_FIRMWARE`] under the repository root (found from
-    /// this crate's manifest directory).
+    /// `COCKPIT_FIRMWARE_ELF`, else [`DEFAULT_FIRMWARE`] under the repository root
+    /// ([`crate::boards::default_firmware`], which real boards use too).
     pub fn from_env() -> Self {
-        let path = std::env::var_os(FIRMWARE_ENV).map_or_else(
-            || {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("..")
-                    .join(DEFAULT_FIRMWARE)
-            },
-            PathBuf::from,
-        );
-        Firmware::Elf(path)
+        Firmware::Elf(crate::boards::default_firmware())
     }
 }
 

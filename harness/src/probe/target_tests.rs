@@ -545,13 +545,7 @@ fn console_is_the_guest_part_of_the_usart1_transcript() {
 /// The firmware ELF (`COCKPIT_FIRMWARE_ELF`, else the build script's output); `None` (skip)
 /// when it is not built, except under CI, where `.ci/run` builds it first.
 fn firmware_elf() -> Option<PathBuf> {
-    let path = std::env::var_os("COCKPIT_FIRMWARE_ELF").map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware")
-        },
-        PathBuf::from,
-    );
+    let path = crate::boards::default_firmware();
     if path.exists() {
         return Some(path);
     }
