@@ -12,7 +12,7 @@
 //! flash and the RAM back; the next run is a reset (RAM kept, the no-init records with it) that
 //! boots what the firmware's boot selection picks.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use cockpit_hypervisor::boot::{self, BootChoice};
