@@ -189,6 +189,7 @@ mod tests {
                 },
             ],
             console: console.into(),
+            log: Vec::new(),
             duration: Duration::ZERO,
         }
     }

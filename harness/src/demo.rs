@@ -369,6 +369,7 @@ pub fn generate(cfg: &DemoConfig) -> DemoHistory {
                     } else {
                         format!("{test}: running\ndone\n")
                     },
+                    log: Vec::new(),
                     duration: Duration::from_secs_f64(wall / 1000.0),
                 });
             }

@@ -76,9 +76,13 @@ fn verdict_text(r: &TestResult) -> String {
     }
 }
 
+/// Lines of a failed test's defmt log shown by [`failure_details`] (the last ones).
+pub const LOG_LINES: usize = 20;
+
 /// Details of every test that did not pass or was retried, for below the table: each failed
-/// check with expected vs observed, or the error message, and the first attempt's
-/// infrastructure failure of a retried test. Empty when all passed at the first attempt.
+/// check with expected vs observed, or the error message, the end of a failed test's firmware
+/// log ([`LOG_LINES`]), and the first attempt's infrastructure failure of a retried test. Empty
+/// when all passed at the first attempt.
 pub fn failure_details(results: &[TestResult]) -> String {
     let mut out = String::new();
     for r in results
@@ -103,6 +107,16 @@ pub fn failure_details(results: &[TestResult]) -> String {
         for c in failed {
             out.push_str(&format!("  - {}\n", c.to_string().replace('\n', "\n    ")));
         }
+        if !r.log.is_empty() && r.verdict != Verdict::Pass {
+            let shown = r.log.len().min(LOG_LINES);
+            out.push_str(&format!(
+                "    defmt log (last {shown} of {} lines):\n",
+                r.log.len()
+            ));
+            for line in &r.log[r.log.len() - shown..] {
+                out.push_str(&format!("      {line}\n"));
+            }
+        }
     }
     out
 }
@@ -118,7 +132,8 @@ pub fn json(results: &[TestResult]) -> serde_json::Value {
 
 /// JUnit XML: one suite per board kind, one case per test. `fail` is a `<failure>`, `error` and
 /// `infra_error` an `<error>` (of type `infra_error` for the latter); failed checks become the
-/// text (expected vs observed), the console transcript the case's system-out, and the metrics
+/// text (expected vs observed), the console transcript the case's system-out, the firmware's
+/// defmt log its system-err, and the metrics
 /// its properties. A retried test also gets a `<flakyFailure>`/`<flakyError>` rerun element
 /// (passed at the second attempt) or a `<rerunError>` (failed again) holding the first attempt's
 /// failure. Errors: XML serialisation failure.
@@ -182,6 +197,9 @@ fn junit_case(r: &TestResult) -> TestCase {
     if !r.console.is_empty() {
         case.set_system_out(&r.console);
     }
+    if !r.log.is_empty() {
+        case.set_system_err(r.log.join("\n"));
+    }
     case.add_properties(
         r.metrics
             .iter()
@@ -221,6 +239,7 @@ mod tests {
                 value: 1234.0,
             }],
             console: "hello <world> & co\n".into(),
+            log: Vec::new(),
             duration: Duration::from_millis(5),
         }
     }
@@ -252,6 +271,35 @@ mod tests {
         );
         assert!(d.contains("bad [error]"), "{d}");
         assert!(failure_details(&sample()[..1]).is_empty());
+    }
+
+    #[test]
+    fn a_failed_test_shows_the_end_of_its_defmt_log() {
+        let mut results = sample();
+        let log: Vec<String> = (0..25).map(|i| format!("0.{i:03} INFO line {i}")).collect();
+        results[0].log = log.clone();
+        results[1].log = log;
+        let d = failure_details(&results);
+        assert!(
+            !d.contains("blinky"),
+            "a passed test's log is not shown: {d}"
+        );
+        assert!(d.contains("    defmt log (last 20 of 25 lines):\n"), "{d}");
+        assert!(
+            d.contains("      0.005 INFO line 5\n") && d.contains("line 24\n"),
+            "{d}"
+        );
+        assert!(!d.contains("line 4\n"), "{d}");
+        let xml = junit(&results).unwrap();
+        assert!(xml.contains("<system-err>0.000 INFO line 0"), "{xml}");
+        assert_eq!(
+            json(&results)["results"][1]["log"][24],
+            "0.024 INFO line 24"
+        );
+        assert!(
+            json(&results)["results"][2].get("log").is_none(),
+            "empty: left out"
+        );
     }
 
     #[test]

@@ -199,6 +199,10 @@ pub struct TestResult {
     pub metrics: Vec<Metric>,
     /// Console (USART1) transcript, lossily decoded as UTF-8.
     pub console: String,
+    /// The firmware's decoded defmt log ([`crate::target::Target::log`]); empty on boards
+    /// without one. Shown with failures, not stored in the result database.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
     /// Wall-clock duration of the whole test (compile, load, run, checks).
     #[serde(serialize_with = "serialize_ms")]
     pub duration: Duration,

@@ -153,6 +153,7 @@ fn unjudged_result(
         checks: Vec::new(),
         metrics: Vec::new(),
         console: String::new(),
+        log: Vec::new(),
         duration: start.elapsed(),
     }
 }
@@ -171,6 +172,7 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
         checks: Vec::new(),
         metrics: Vec::new(),
         console: String::new(),
+        log: Vec::new(),
         duration: Default::default(),
     };
     let outcome = judge(plan, target, &mut result);
@@ -318,6 +320,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         result.console = String::from_utf8_lossy(target.console()).into_owned();
         result.metrics.extend(checks::run_metrics(&report));
         result.metrics.extend(target.board_metrics());
+        result.log = target.log().to_vec();
         return Err(Unjudged::Error(format!(
             "wall-clock timeout: the run was stopped after {:?}, over the {:?} of \
              budget.timeout_s ({} instructions, {:.3} virtual ms)",
@@ -354,6 +357,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     result.checks.extend(eval.checks);
     result.metrics.extend(eval.metrics);
     result.metrics.extend(target.board_metrics());
+    result.log = target.log().to_vec();
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
     Ok(())
 }

@@ -635,6 +635,7 @@ mod tests {
                 })
                 .collect(),
             console: "hello\ndone\n".to_owned(),
+            log: Vec::new(),
             duration: Duration::from_micros(12_345),
         }
     }

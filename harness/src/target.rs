@@ -182,6 +182,13 @@ pub trait Target: Send {
     /// The VM's state at the end of the last run.
     fn vm_state(&mut self) -> Result<VmState, TargetError>;
 
+    /// The firmware's defmt log of the last run, decoded (boards that run the firmware and read
+    /// its RTT buffer), one line per frame: `"<timestamp s> <LEVEL> <message>"`, e.g.
+    /// `"0.012 INFO guest: start"`. Default: none.
+    fn log(&self) -> &[String] {
+        &[]
+    }
+
     /// Measurements of the last run that only some board kinds make, stored with the run's
     /// metrics (e.g. [`STACK_PEAK_METRIC`] on boards that run the firmware). Default: none.
     fn board_metrics(&self) -> Vec<Metric> {

@@ -83,6 +83,16 @@ fn firmware_runs_a_shipped_program() {
     assert_eq!(m[0].name, cockpit_harness::target::STACK_PEAK_METRIC);
     eprintln!("firmware stack peak: {} bytes", m[0].value);
     assert!((256.0..16384.0).contains(&m[0].value), "{}", m[0].value);
+    // The firmware's defmt log, decoded from its RTT buffer in RAM.
+    let log = t.log();
+    eprintln!("defmt log:\n{}", log.join("\n"));
+    let has = |s: &str| log.iter().any(|l| l.contains(s));
+    assert!(has("INFO boot: cockpit-fw"), "{log:?}");
+    assert!(
+        has("INFO runctl: budget 10000000 instructions, 5000000 us"),
+        "{log:?}"
+    );
+    assert!(has("INFO guest: halted after 90 instructions"), "{log:?}");
     assert_eq!(
         t.read_u32(0x2000_0008).unwrap(),
         2,

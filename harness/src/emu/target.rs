@@ -31,7 +31,7 @@ use crate::bank::install_bank_a;
 use crate::probe::image::FirmwareImage;
 use crate::records;
 use crate::result::Metric;
-use crate::rtt::MemImage;
+use crate::rtt::{self, MemImage};
 use crate::stack_peak::StackRegion;
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
@@ -109,6 +109,8 @@ pub struct EmuTarget {
     resume: Option<Resume>,
     /// The firmware's stack peak in the last run, bytes ([`crate::stack_peak`]).
     stack_peak: Option<u32>,
+    /// The firmware's defmt log of the last run, decoded ([`Target::log`]).
+    log: Vec<String>,
 }
 
 impl std::fmt::Debug for EmuTarget {
@@ -150,6 +152,7 @@ impl EmuTarget {
             session: None,
             resume: None,
             stack_peak: None,
+            log: Vec::new(),
         }
     }
 
@@ -380,7 +383,12 @@ impl Target for EmuTarget {
         let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
         drop(mcu);
         let tel = Self::telemetry(&sram);
-        self.stack_peak = stack.and_then(|r| r.peak(&MemImage::new(&[(SRAM_BASE, &sram[..])])));
+        let ram = MemImage::new(&[(SRAM_BASE, &sram[..]), (CCM_BASE, &ccm[..])]);
+        self.stack_peak = stack.and_then(|r| r.peak(&ram));
+        self.log = elf.as_deref().map_or_else(Vec::new, |elf| {
+            rtt::decode_rtt(elf, |a, n| ram.read(a, n))
+                .unwrap_or_else(|e| vec![format!("(no defmt log: {e})")])
+        });
         // The guest's run on the board clock: (start, end) cycles.
         let (start, end_cycle) = match Self::run_control(&sram).filter(|r| r.is_taken()) {
             Some(r) => {
@@ -445,6 +453,13 @@ impl Target for EmuTarget {
             })
             .into_iter()
             .collect()
+    }
+
+    /// Decoded from the RTT up-channel 0 in the RAM the run left (`_SEGGER_RTT` from the ELF;
+    /// the 1 KiB buffer holds the log's first KiB: nobody reads it during the run); a
+    /// `(no defmt log: …)` line when it cannot be decoded; empty for a raw image.
+    fn log(&self) -> &[String] {
+        &self.log
     }
 
     fn console(&self) -> &[u8] {
