@@ -67,12 +67,13 @@ impl TestBoard {
     }
 
     /// The identity its results carry when the board cannot be opened; a real board's kind is
-    /// `probe`, its id the map's id, its serial the selector's.
+    /// `probe`, its id the map's id, its serial the selector's, its backend the probe backend's.
     pub fn info(&self) -> TargetInfo {
         match self {
             TestBoard::Simulated(kind) => TargetInfo::new(*kind, *kind),
             TestBoard::Hardware(b) => TargetInfo {
                 serial: b.probe.as_ref().and_then(|p| p.serial.clone()),
+                backend: Some(crate::probe::BACKEND.to_string()),
                 ..TargetInfo::new("probe", b.id.as_str())
             },
         }
@@ -263,6 +264,7 @@ mod tests {
             (info.kind.as_str(), info.id.as_str(), info.serial.as_deref()),
             ("probe", "bench-test-a", Some("S1"))
         );
+        assert_eq!(info.backend.as_deref(), Some(crate::probe::BACKEND));
         assert!(!b.parallel());
         let e = TestBoard::named("nucleo-9", Some(&map)).unwrap_err();
         assert!(
