@@ -1,13 +1,24 @@
 //! The firmware's RAM records as a board that runs the firmware (`emu`, `probe`) reads them
 //! after a run: the telemetry record (`cockpit_hypervisor::telemetry`, `0x2000_0000`) gives how
 //! the guest ended, the VM snapshot record (`cockpit_hypervisor::vmsnap`, `0x2000_0100`) its
-//! operand stack and globals.
+//! operand stack and globals. The run-control record (`cockpit_hypervisor::runctl`) carries the
+//! budget to the firmware, which ends the guest there itself; [`BOOT_MARGIN`] is the boards'
+//! safety net beyond it.
+
+use std::time::Duration;
 
 use cockpit_hypervisor::telemetry::{RunState, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::VmSnapshot;
 use cockpit_vm::{Fault, VmError};
 
 use crate::target::VmState;
+
+/// Board time the firmware gets beyond the plan's `virtual_time` before the board stops it (a
+/// safety net: the firmware ends the guest at its budget itself). It covers the boot before the
+/// guest starts (≈ 10 ms) and the run loop's check granularity (the time budget is checked at
+/// HAL calls and between slices of 1 M instructions: ≈ 0.2 s of emulated interpreter time on
+/// `emu`, less on a real board).
+pub const BOOT_MARGIN: Duration = Duration::from_secs(1);
 
 /// The VM fault a telemetry record reports (ERROR, ERROR_PC, OPCODE); an unknown ERROR code is
 /// reported as `BUDGET_EXCEEDED`.

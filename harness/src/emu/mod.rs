@@ -58,7 +58,7 @@
 //!   `BUDGET_EXCEEDED` exactly there and publishes its end state, and reports in the record
 //!   when the guest started and ended: `virtual_time` and pin-edge times count from the
 //!   guest's start, as on `sim`. The emulator's own cycle cap is a safety net
-//!   [`target::BOOT_MARGIN`] beyond the budget.
+//!   [`crate::records::BOOT_MARGIN`] beyond the budget.
 //!
 //! # Not modelled (yet)
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an

@@ -29,7 +29,7 @@ use super::periph::{CPU_HZ, Periph, ResetCause};
 use super::serial::Session;
 use crate::bank::install_bank_a;
 use crate::probe::image::FirmwareImage;
-use crate::records;
+use crate::records::{self, BOOT_MARGIN};
 use crate::result::Metric;
 use crate::rtt::{self, MemImage};
 use crate::stack_peak::StackRegion;
@@ -223,12 +223,6 @@ impl EmuTarget {
         VmSnapshot::decode_bytes(sram.get(off..off + vmsnap::SIZE)?).ok()
     }
 }
-
-/// Board time the firmware gets beyond the plan's `virtual_time` before the emulator stops it
-/// (a safety net: the firmware ends the guest at its budget itself). It covers the boot before
-/// the guest starts (≈ 10 ms) and the run loop's check granularity (the time budget is checked
-/// at HAL calls and between slices of 1 M instructions, ≈ 0.2 s of emulated interpreter time).
-pub const BOOT_MARGIN: Duration = Duration::from_secs(1);
 
 /// Core cycles in `d` of board time (saturating).
 fn cycles_of(d: Duration) -> u64 {

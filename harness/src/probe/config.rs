@@ -75,8 +75,11 @@ pub struct ProbeConfig {
     pub baud: u32,
     /// Per-operation timeouts.
     pub timeouts: Timeouts,
-    /// How often a run polls the telemetry record and RTT. Default 10 ms.
+    /// How often a run polls the run-control record and RTT. Default 10 ms.
     pub poll_interval: Duration,
+    /// Time beyond the plan's `virtual_time` before the harness stops a guest the firmware has
+    /// not ended (a safety net). Default [`crate::records::BOOT_MARGIN`].
+    pub boot_margin: Duration,
 }
 
 impl ProbeConfig {
@@ -93,6 +96,7 @@ impl ProbeConfig {
             baud: 115_200,
             timeouts: Timeouts::default(),
             poll_interval: Duration::from_millis(10),
+            boot_margin: crate::records::BOOT_MARGIN,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! [`ScriptedLink`]: a simulated STM32G474 behind the [`DebugLink`] boundary, for tests without
 //! hardware. It is not an emulator: the "firmware" is a script of memory writes and RTT bytes
-//! that appear while the core runs, at given polls of the telemetry record; errors and delays
-//! can be injected per [`Operation`].
+//! that appear while the core runs, at given polls (reads of the run-control record, which
+//! `ProbeTarget::run` reads once per poll); errors and delays can be injected per [`Operation`].
 //!
 //! The board state is shared ([`ScriptedLink::board`]) so a test can inspect it after handing
 //! the link to a [`super::ProbeTarget`].
@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use cockpit_hypervisor::telemetry::TELEMETRY_ADDR;
+use cockpit_hypervisor::runctl::RUNCTL_ADDR;
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
 use super::link::{DebugLink, FlashPhase, FlashProgress, FlashRegion, LinkError, Operation};
@@ -46,10 +46,10 @@ pub struct FakeBoard {
     pub core: [u32; 19],
     /// Whether the core is halted.
     pub halted: bool,
-    /// The run script: `(poll, step)`; a step applies once the running core's telemetry record
-    /// has been read `poll` times since the last resume.
+    /// The run script: `(poll, step)`; a step applies once the running core's run-control
+    /// record has been read `poll` times since the last resume.
     pub script: Vec<(usize, Step)>,
-    /// Telemetry reads since the last resume.
+    /// Run-control record reads since the last resume.
     pub polls: usize,
     /// Unread RTT up-channel 0 bytes.
     pub rtt: VecDeque<u8>,
@@ -125,7 +125,7 @@ impl FakeBoard {
     }
 
     fn read(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, LinkError> {
-        if addr == TELEMETRY_ADDR {
+        if addr == RUNCTL_ADDR {
             self.advance();
         }
         if let Some(r) = span(FLASH_BASE, FLASH_SIZE, addr, len) {

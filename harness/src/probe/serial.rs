@@ -59,6 +59,11 @@ impl Capture {
         }
     }
 
+    /// The bytes read so far.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.bytes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Stops the capture; returns the bytes read and the read error that ended it early, if any.
     pub fn finish(mut self) -> (Vec<u8>, Option<String>) {
         self.stop.store(true, Ordering::Relaxed);

@@ -4,19 +4,20 @@
 //!
 //! Life cycle: [`ProbeTarget::open`] selects the probe, attaches, and flashes the firmware ELF
 //! unless the board already holds it ([`super::image`]). [`Target::load`] writes the program
-//! into bank A with the probe. [`Target::run`] resets the chip, lets the firmware boot the
-//! active bank and polls the telemetry record (and RTT) until the guest stops or the budget
-//! ends, then halts the core so that memory, peripheral and core registers can be read as the
-//! run left them.
+//! into bank A with the probe. [`Target::run`] resets the chip, hands the budget to the
+//! firmware (run-control record), lets it boot the active bank and polls until it reports the
+//! guest's end, then halts the core so that memory, peripheral and core registers can be read
+//! as the run left them.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use cockpit_hypervisor::boot::{self, Bank, BootChoice, META_PAGES};
 use cockpit_hypervisor::fault::{self, FAULT_ADDR, FaultRecord};
 use cockpit_hypervisor::flash::{MemFlash, PAGE_SIZE};
+use cockpit_hypervisor::runctl::{self, RUNCTL_ADDR, RunControl};
 use cockpit_hypervisor::telemetry::{self, TELEMETRY_ADDR, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
-use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
+use cockpit_hypervisor::{CPU_HZ, FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
 use cockpit_vm::Fault;
 use cockpit_vm::program::CVBC_HEADER_SIZE;
 use defmt_decoder::Table;
@@ -33,7 +34,7 @@ use crate::corereg::CoreRegister;
 use crate::records;
 use crate::rtt::{self, RttError};
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
-use crate::transcript::guest_console;
+use crate::transcript::{closing_line_sent, guest_console};
 
 /// The backend as recorded with each result (`TargetInfo::backend`): the probe-rs release this
 /// crate is built against (`harness/Cargo.toml`).
@@ -266,6 +267,12 @@ impl ProbeTarget {
         Ok(self.link.read_memory(addr, len)?)
     }
 
+    /// The run-control record, if valid.
+    fn run_control(&mut self) -> Result<Option<RunControl>, TargetError> {
+        let bytes = self.read_record(RUNCTL_ADDR, runctl::SIZE)?;
+        Ok(RunControl::decode_bytes(&bytes).ok())
+    }
+
     /// The firmware's fault record (`cockpit_hypervisor::fault`), if valid.
     fn fault_record(&mut self) -> Result<Option<FaultRecord>, TargetError> {
         let bytes = self.read_record(FAULT_ADDR, fault::WORDS * 4)?;
@@ -287,13 +294,17 @@ impl ProbeTarget {
 
 /// How the poll loop ended.
 enum Stop {
-    /// The telemetry says the guest halted or faulted.
+    /// The firmware reported the guest run ended (run-control record).
     Guest,
-    /// Instruction or board-time budget.
-    Budget,
+    /// No end by `virtual_time` + `boot_margin`.
+    SafetyNet,
     /// Wall-clock timeout.
     Wall,
 }
+
+/// How long a run waits after the guest's end for the firmware's closing console line
+/// (≤ 100 bytes at 115200 Bd ≈ 8.7 ms, plus USB latency of the serial adapter).
+pub const CLOSING_LINE: Duration = Duration::from_millis(100);
 
 impl Target for ProbeTarget {
     /// Kind `probe`, the hardware map's board id, the probe's USB serial, [`BACKEND`].
@@ -341,14 +352,19 @@ impl Target for ProbeTarget {
         Ok(())
     }
 
-    /// Resets the chip (halted), clears the telemetry and VM snapshot records (so a previous
-    /// run's cannot end this one), starts the USART1 capture, resumes the core and polls the
-    /// telemetry record and RTT up-channel 0 every `poll_interval` until the guest halts or
-    /// faults, its instruction count reaches the budget, board time (= wall time since resume
-    /// on a real board) reaches `virtual_time` (both → `BUDGET_EXCEEDED`), or `wall_timeout`
-    /// (→ `RunEnd::WallTimeout`); then halts the core and reads the records, the RTT rest and
-    /// the fault record. Errors: `NotLoaded` (no bank holds a valid image), `Board` (probe
-    /// failures and timeouts, the serial port cannot be opened).
+    /// Resets the chip (halted); clears the telemetry and VM snapshot records (so a previous
+    /// run's cannot describe this one) and writes the budget into the run-control record
+    /// (`cockpit_hypervisor::runctl`: the firmware ends the guest with `BUDGET_EXCEEDED` exactly
+    /// at the instruction or board-time budget); starts the USART1 capture, resumes the core and
+    /// polls RTT up-channel 0 and the run-control record every `poll_interval` until the
+    /// firmware reports the guest run ended (then waits for its closing console line, at most
+    /// [`CLOSING_LINE`]), the wall-clock timeout expires (→ `RunEnd::WallTimeout`), or
+    /// `virtual_time` + `boot_margin` passes without an end (safety net → `BUDGET_EXCEEDED`
+    /// without a VM end state). Then halts the core and reads the records, the rest of RTT and
+    /// the fault record. Board time (`virtual_time`) is the firmware's cycle count from the
+    /// guest's start to its end (host time since resume when no end was reported).
+    /// Errors: `NotLoaded` (no bank holds a valid image), `Board` (probe failures and
+    /// timeouts, the serial port cannot be opened).
     fn run(&mut self, budget: &Budget) -> Result<RunReport, TargetError> {
         if matches!(self.boot_choice()?, BootChoice::Bootloader) {
             return Err(TargetError::NotLoaded);
@@ -357,12 +373,15 @@ impl Target for ProbeTarget {
         self.rtt.clear();
         self.last = LastRun::default();
         self.link.reset_and_halt()?;
-        // Integration point (branch `emu-run`): paint the firmware stack and write the
-        // run-control record (`cockpit_hypervisor::runctl`) here, so that the firmware itself
-        // stops the guest at the budget; scan the stack after the run.
+        // Integration point (branch `emu-run`): paint the firmware stack here and scan it after
+        // the run, with the shared stack paint/scan module once it is on main.
         self.link
             .write_memory(TELEMETRY_ADDR, &[0; telemetry::SIZE])?;
         self.link.write_memory(VM_SNAPSHOT_ADDR, &[0; 8])?;
+        let time_limit_us = u64::try_from(budget.virtual_time.as_micros()).unwrap_or(u64::MAX);
+        let request = RunControl::request(budget.max_instructions, Some(time_limit_us));
+        self.link
+            .write_memory(RUNCTL_ADDR, &request.encode_bytes())?;
         let fault_before = self.fault_record()?;
         let capture = match &mut self.serial {
             Some(open) => {
@@ -374,32 +393,37 @@ impl Target for ProbeTarget {
         };
         let start = Instant::now();
         self.link.resume()?;
-        let (stop, telemetry) = loop {
+        let safety_net = budget.virtual_time.saturating_add(self.config.boot_margin);
+        let mut ended: Option<Instant> = None;
+        let stop = loop {
             std::thread::sleep(self.config.poll_interval);
-            let elapsed = start.elapsed();
-            let bytes = self.read_record(TELEMETRY_ADDR, telemetry::SIZE)?;
-            let tel = telemetry::verify(&bytes).ok();
             self.poll_rtt()?;
-            if tel.as_ref().is_some_and(records::stopped) {
-                break (Stop::Guest, tel);
-            }
-            if tel
-                .as_ref()
-                .is_some_and(|t| t.instructions() >= budget.max_instructions)
-                || elapsed >= budget.virtual_time
+            if ended.is_none()
+                && self
+                    .run_control()?
+                    .is_some_and(|r| r.run_cycles().is_some())
             {
-                break (Stop::Budget, tel);
+                ended = Some(Instant::now());
             }
+            if let Some(at) = ended {
+                let sent = capture
+                    .as_ref()
+                    .is_none_or(|c| closing_line_sent(&c.bytes()));
+                if sent || at.elapsed() >= CLOSING_LINE {
+                    break Stop::Guest;
+                }
+                continue;
+            }
+            let elapsed = start.elapsed();
             if elapsed >= budget.wall_timeout {
-                break (Stop::Wall, tel);
+                break Stop::Wall;
+            }
+            if elapsed >= safety_net {
+                break Stop::SafetyNet;
             }
         };
         let elapsed = start.elapsed();
         self.link.halt()?;
-        // The record may have changed between the last poll and the halt.
-        let telemetry = telemetry::verify(&self.read_record(TELEMETRY_ADDR, telemetry::SIZE)?)
-            .ok()
-            .or(telemetry);
         if let Err(e) = self.poll_rtt() {
             self.notes.push(format!("RTT after the run: {e}"));
         }
@@ -413,15 +437,22 @@ impl Target for ProbeTarget {
         self.console = guest_console(&self.transcript).to_vec();
         let fault = self.fault_record()?;
         self.hardfault = fault.filter(|f| fault_before.as_ref().is_none_or(|b| b.count != f.count));
+        let telemetry = telemetry::verify(&self.read_record(TELEMETRY_ADDR, telemetry::SIZE)?).ok();
         self.last.snapshot =
             VmSnapshot::decode_bytes(&self.read_record(VM_SNAPSHOT_ADDR, vmsnap::SIZE)?).ok();
+        let board_time = self
+            .run_control()?
+            .and_then(|r| r.run_cycles())
+            .map_or(elapsed, |c| {
+                Duration::from_nanos((u128::from(c) * 1_000_000_000 / u128::from(CPU_HZ)) as u64)
+            });
         let end = match (&telemetry, stop) {
-            (Some(t), _) if records::stopped(t) => match t.run_state() {
+            (Some(t), Stop::Guest) if records::stopped(t) => match t.run_state() {
                 Some(telemetry::RunState::Faulted) => RunEnd::Fault(records::telemetry_fault(t)),
                 _ => RunEnd::Halted,
             },
             (_, Stop::Wall) => RunEnd::WallTimeout,
-            (t, Stop::Budget | Stop::Guest) => {
+            (t, _) => {
                 let f = records::budget_fault(t.as_ref());
                 self.last.fault = Some(f);
                 RunEnd::Fault(f)
@@ -432,7 +463,7 @@ impl Target for ProbeTarget {
             end,
             instructions: telemetry.map_or(0, |t| t.instructions()),
             cycles: telemetry.map_or(0, |t| t.cycles()),
-            virtual_time: elapsed,
+            virtual_time: board_time,
             wall_time: elapsed,
         })
     }

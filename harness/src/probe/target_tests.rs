@@ -7,6 +7,7 @@ use std::time::Duration;
 use cockpit_hypervisor::boot::{self, BootChoice};
 use cockpit_hypervisor::fault::{FAULT_ADDR, FaultKind, FaultRecord};
 use cockpit_hypervisor::flash::MemFlash;
+use cockpit_hypervisor::runctl::{RUNCTL_ADDR, RunControl};
 use cockpit_hypervisor::telemetry::{RunState, TELEMETRY_ADDR, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::{VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, PROGRAM_BANK_ADDR};
@@ -102,6 +103,7 @@ fn firmware_file(dir: &Path, name: &str, segments: &[(u32, &[u8])]) -> PathBuf {
 fn config(firmware: PathBuf) -> ProbeConfig {
     let mut c = ProbeConfig::new("bench-1", firmware);
     c.poll_interval = Duration::from_millis(1);
+    c.boot_margin = Duration::from_millis(10);
     c
 }
 
@@ -290,6 +292,18 @@ fn write(at: usize, addr: u32, bytes: Vec<u8>) -> (usize, Step) {
     (at, Step::Write { addr, bytes })
 }
 
+/// The firmware ending the guest run at poll `at`: the telemetry record in `state`, and the
+/// run-control record marked ended after 170,000 cycles (1 ms at 170 MHz).
+fn guest_end(at: usize, state: RunState, instructions: u64, error: u8) -> [(usize, Step); 2] {
+    let ctl = RunControl::request(1_000, Some(5_000_000))
+        .started(100)
+        .ended(170_100);
+    [
+        write(at, TELEMETRY_ADDR, telemetry(state, instructions, error)),
+        write(at, RUNCTL_ADDR, ctl.encode_bytes().to_vec()),
+    ]
+}
+
 fn telemetry(state: RunState, instructions: u64, error: u8) -> Vec<u8> {
     TelemetryRecord::new(state, 5, 0x10, instructions, 10 * instructions, error, 5)
         .encode()
@@ -345,16 +359,17 @@ fn run_polls_telemetry_to_halted_and_reads_the_end_state() {
             write(1, TELEMETRY_ADDR, telemetry(RunState::Running, 10, 0)),
             (2, Step::Rtt(b"\x01\x02".to_vec())),
             write(3, VM_SNAPSHOT_ADDR, snap),
-            write(3, TELEMETRY_ADDR, telemetry(RunState::Halted, 42, 0)),
             write(3, gpioc_moder, 0x1000u32.to_le_bytes().to_vec()),
             (9, Step::Rtt(b"late".to_vec())),
         ];
+        b.script.extend(guest_end(3, RunState::Halted, 42, 0));
         b.core[15] = 0x0800_1234;
         b.core[16] = 0x6100_0000;
     }
     let r = t.run(&budget()).unwrap();
     assert_eq!(r.end, RunEnd::Halted);
     assert_eq!((r.instructions, r.cycles), (42, 420));
+    assert_eq!(r.virtual_time, Duration::from_millis(1));
     assert_eq!(link.board().polls, 3);
     assert_eq!(
         t.rtt_bytes(),
@@ -402,7 +417,7 @@ fn run_polls_telemetry_to_halted_and_reads_the_end_state() {
 #[test]
 fn guest_faults_are_results_and_probe_failures_are_errors() {
     let (link, mut t, _dir) = loaded();
-    link.board().script = vec![write(2, TELEMETRY_ADDR, telemetry(RunState::Faulted, 9, 3))];
+    link.board().script = guest_end(2, RunState::Faulted, 9, 3).to_vec();
     let r = t.run(&budget()).unwrap();
     let RunEnd::Fault(f) = r.end else {
         panic!("{:?}", r.end)
@@ -425,21 +440,24 @@ fn guest_faults_are_results_and_probe_failures_are_errors() {
 }
 
 #[test]
-fn budget_and_wall_clock_end_a_run_that_does_not_stop() {
+fn the_budget_goes_to_the_firmware_with_a_safety_net_and_a_wall_clock() {
     let (link, mut t, _dir) = loaded();
-    link.board().script = vec![write(
-        1,
-        TELEMETRY_ADDR,
-        telemetry(RunState::Running, 1_000, 0),
-    )];
+    // The firmware applies the budget and ends the guest with BUDGET_EXCEEDED (code 10).
+    let code = VmError::BudgetExceeded.code();
+    link.board().script = guest_end(2, RunState::Faulted, 1_000, code).to_vec();
     let r = t.run(&budget()).unwrap();
     let RunEnd::Fault(f) = r.end else {
         panic!("{:?}", r.end)
     };
     assert_eq!((f.error, f.pc), (VmError::BudgetExceeded, 5));
+    assert_eq!(
+        r.virtual_time,
+        Duration::from_millis(1),
+        "the firmware's cycles"
+    );
     assert_eq!(t.vm_state().unwrap().fault, Some(f));
-    assert!(t.vm_state().unwrap().stack.is_empty());
-    // Board time (= real time on a board) shorter than the wall timeout: a budget fault.
+    // A guest the firmware never ends: the request is in RAM, the harness stops the core at
+    // virtual_time + boot_margin (10 ms in these tests), without a VM end state.
     link.board().script.clear();
     let short = Budget {
         virtual_time: Duration::from_millis(20),
@@ -447,7 +465,15 @@ fn budget_and_wall_clock_end_a_run_that_does_not_stop() {
     };
     let r = t.run(&short).unwrap();
     assert!(matches!(r.end, RunEnd::Fault(f) if f.error == VmError::BudgetExceeded && f.pc == 0));
-    assert!(r.virtual_time >= Duration::from_millis(20));
+    assert!(
+        r.virtual_time >= Duration::from_millis(30),
+        "{:?}",
+        r.virtual_time
+    );
+    assert!(t.vm_state().unwrap().stack.is_empty());
+    let ram = link.board().ram[0xC0..0xC0 + 48].to_vec();
+    let request = RunControl::decode_bytes(&ram).unwrap();
+    assert_eq!(request, RunControl::request(1_000, Some(20_000)));
     let wall = Budget {
         wall_timeout: Duration::from_millis(20),
         ..budget()
@@ -480,10 +506,8 @@ fn a_hardfault_during_the_run_is_decoded() {
         let mut b = link.board();
         let old = fault_record(true, 0x0800_0100, 1);
         b.ram[0x40..0x80].copy_from_slice(&old);
-        b.script = vec![
-            write(1, FAULT_ADDR, fault_record(false, 0x0800_2000, 2)),
-            write(2, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0)),
-        ];
+        b.script = vec![write(1, FAULT_ADDR, fault_record(false, 0x0800_2000, 2))];
+        b.script.extend(guest_end(2, RunState::Halted, 3, 0));
     }
     t.run(&budget()).unwrap();
     let f = t.hardfault().expect("new fault record");
@@ -494,7 +518,7 @@ fn a_hardfault_during_the_run_is_decoded() {
         "{f}"
     );
     // A record left from before the run is not reported again.
-    link.board().script = vec![write(1, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0))];
+    link.board().script = guest_end(1, RunState::Halted, 3, 0).to_vec();
     t.run(&budget()).unwrap();
     assert!(t.hardfault().is_none());
 }
@@ -520,7 +544,7 @@ fn console_is_the_guest_part_of_the_usart1_transcript() {
     )
     .unwrap();
     t.load(&program()).unwrap();
-    link.board().script = vec![write(3, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0))];
+    link.board().script = guest_end(3, RunState::Halted, 3, 0).to_vec();
     t.run(&budget()).unwrap();
     assert_eq!(t.transcript(), transcript);
     assert_eq!(t.console(), b"hello");
@@ -596,8 +620,10 @@ fn real_firmware_flashes_below_the_banks_and_its_rtt_log_decodes() {
     link.board().script = vec![
         (1, Step::Rtt(stream[..5].to_vec())),
         (2, Step::Rtt(stream[5..].to_vec())),
-        write(3, TELEMETRY_ADDR, telemetry(RunState::Halted, 3, 0)),
     ];
+    link.board()
+        .script
+        .extend(guest_end(3, RunState::Halted, 3, 0));
     t.run(&budget()).unwrap();
     assert_eq!(t.rtt_bytes(), stream);
     assert_eq!(
