@@ -10,7 +10,22 @@
 //! The peak is `_stack_start − address of the lowest non-pattern word`, a lower bound: a stack
 //! word that happens to hold [`PAINT`] is not seen as used (1 in 2³² per word).
 
+use crate::result::Metric;
 use crate::rtt::ReadMem;
+use crate::target::STACK_PEAK_METRIC;
+
+/// The board metric for a stack peak of `bytes` ([`STACK_PEAK_METRIC`], unit `bytes`): what a
+/// board that measured it returns from `Target::board_metrics`.
+pub fn metrics(bytes: Option<u32>) -> Vec<Metric> {
+    bytes
+        .map(|b| Metric {
+            name: STACK_PEAK_METRIC.into(),
+            unit: "bytes".into(),
+            value: f64::from(b),
+        })
+        .into_iter()
+        .collect()
+}
 
 /// The paint word (little endian in RAM).
 pub const PAINT: u32 = 0x5AC4_C0DE;

@@ -32,7 +32,7 @@ use crate::probe::image::FirmwareImage;
 use crate::records::{self, BOOT_MARGIN};
 use crate::result::Metric;
 use crate::rtt::{self, MemImage};
-use crate::stack_peak::StackRegion;
+use crate::stack_peak::{self, StackRegion};
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
 
@@ -439,14 +439,7 @@ impl Target for EmuTarget {
     /// [`crate::target::STACK_PEAK_METRIC`]: the firmware's stack peak (painted at power-on,
     /// scanned after the run).
     fn board_metrics(&self) -> Vec<Metric> {
-        self.stack_peak
-            .map(|b| Metric {
-                name: crate::target::STACK_PEAK_METRIC.into(),
-                unit: "bytes".into(),
-                value: f64::from(b),
-            })
-            .into_iter()
-            .collect()
+        stack_peak::metrics(self.stack_peak)
     }
 
     /// Decoded from the RTT up-channel 0 in the RAM the run left (`_SEGGER_RTT` from the ELF;

@@ -32,7 +32,9 @@ use super::timed::TimedLink;
 use crate::bank::install_bank_a;
 use crate::corereg::CoreRegister;
 use crate::records;
-use crate::rtt::{self, RttError};
+use crate::result::Metric;
+use crate::rtt::{self, MemImage, RttError};
+use crate::stack_peak::{self, StackRegion};
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
 
@@ -103,6 +105,9 @@ pub struct ProbeTarget {
     firmware_flash: FlashOutcome,
     rtt_block: Option<u32>,
     defmt: Result<Table, RttError>,
+    stack: Result<StackRegion, String>,
+    stack_peak: Option<u32>,
+    log: Vec<String>,
     serial: Option<SerialOpener>,
     transcript: Vec<u8>,
     console: Vec<u8>,
@@ -168,11 +173,9 @@ impl ProbeTarget {
         let elf = std::fs::read(&config.firmware)
             .map_err(|e| TargetError::Board(format!("firmware ELF {path}: {e}")))?;
         let firmware = FirmwareImage::from_elf(&path, &elf).map_err(TargetError::Board)?;
-        let rtt_block = probe_rs::rtt::find_rtt_control_block_in_raw_file(&elf)
-            .ok()
-            .flatten()
-            .and_then(|a| u32::try_from(a).ok());
+        let rtt_block = crate::elf::symbol(&elf, "_SEGGER_RTT");
         let defmt = rtt::defmt_table(&elf);
+        let stack = StackRegion::from_elf(&elf);
         let firmware_flash = sync_flash(link.as_mut(), &firmware.regions, progress)?;
         Ok(ProbeTarget {
             link,
@@ -182,6 +185,9 @@ impl ProbeTarget {
             firmware_flash,
             rtt_block,
             defmt,
+            stack,
+            stack_peak: None,
+            log: Vec::new(),
             serial,
             transcript: Vec::new(),
             console: Vec::new(),
@@ -207,21 +213,13 @@ impl ProbeTarget {
         &self.rtt
     }
 
-    /// The firmware's defmt log of the last run: RTT up-channel 0 decoded against the ELF's
-    /// defmt table (`crate::rtt::decode_frames`), one line per frame
-    /// (`"0.001 INFO clock: HSE 8 MHz -> PLL 170 MHz"`). Errors: the ELF has no usable defmt
-    /// table ([`RttError`]).
-    pub fn defmt_log(&self) -> Result<Vec<String>, RttError> {
-        let table = self.defmt.as_ref().map_err(Clone::clone)?;
-        Ok(rtt::decode_frames(table, &self.rtt))
-    }
-
     /// The firmware fault record written during the last run (a HardFault or panic), if any.
     pub fn hardfault(&self) -> Option<&FaultRecord> {
         self.hardfault.as_ref()
     }
 
-    /// Problems of the last run that did not stop it (a serial read error, RTT not found).
+    /// Problems of the last run that did not stop it (a serial read error, no defmt table, no
+    /// stack symbols).
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
@@ -352,8 +350,8 @@ impl Target for ProbeTarget {
         Ok(())
     }
 
-    /// Resets the chip (halted); clears the telemetry and VM snapshot records (so a previous
-    /// run's cannot describe this one) and writes the budget into the run-control record
+    /// Resets the chip (halted); paints the firmware stack ([`crate::stack_peak`]); clears the
+    /// telemetry and VM snapshot records (so a previous run's cannot describe this one) and writes the budget into the run-control record
     /// (`cockpit_hypervisor::runctl`: the firmware ends the guest with `BUDGET_EXCEEDED` exactly
     /// at the instruction or board-time budget); starts the USART1 capture, resumes the core and
     /// polls RTT up-channel 0 and the run-control record every `poll_interval` until the
@@ -361,7 +359,7 @@ impl Target for ProbeTarget {
     /// [`CLOSING_LINE`]), the wall-clock timeout expires (→ `RunEnd::WallTimeout`), or
     /// `virtual_time` + `boot_margin` passes without an end (safety net → `BUDGET_EXCEEDED`
     /// without a VM end state). Then halts the core and reads the records, the rest of RTT and
-    /// the fault record. Board time (`virtual_time`) is the firmware's cycle count from the
+    /// the fault record, decodes the defmt log and scans the stack. Board time (`virtual_time`) is the firmware's cycle count from the
     /// guest's start to its end (host time since resume when no end was reported).
     /// Errors: `NotLoaded` (no bank holds a valid image), `Board` (probe failures and
     /// timeouts, the serial port cannot be opened).
@@ -372,9 +370,15 @@ impl Target for ProbeTarget {
         self.notes.clear();
         self.rtt.clear();
         self.last = LastRun::default();
+        self.stack_peak = None;
         self.link.reset_and_halt()?;
-        // Integration point (branch `emu-run`): paint the firmware stack here and scan it after
-        // the run, with the shared stack paint/scan module once it is on main.
+        match &self.stack {
+            Ok(region) => {
+                let link = &mut self.link;
+                region.paint(|addr, bytes| link.write_memory(addr, bytes))?;
+            }
+            Err(e) => self.notes.push(format!("no stack peak: {e}")),
+        }
         self.link
             .write_memory(TELEMETRY_ADDR, &[0; telemetry::SIZE])?;
         self.link.write_memory(VM_SNAPSHOT_ADDR, &[0; 8])?;
@@ -435,6 +439,17 @@ impl Target for ProbeTarget {
             self.transcript.clear();
         }
         self.console = guest_console(&self.transcript).to_vec();
+        self.log = match &self.defmt {
+            Ok(table) => rtt::decode_frames(table, &self.rtt),
+            Err(e) => {
+                self.notes.push(format!("no defmt log: {e}"));
+                Vec::new()
+            }
+        };
+        if let Ok(region) = &self.stack {
+            let bytes = self.link.read_memory(region.low, region.len())?;
+            self.stack_peak = region.peak(&MemImage::new(&[(region.low, &bytes)]));
+        }
         let fault = self.fault_record()?;
         self.hardfault = fault.filter(|f| fault_before.as_ref().is_none_or(|b| b.count != f.count));
         let telemetry = telemetry::verify(&self.read_record(TELEMETRY_ADDR, telemetry::SIZE)?).ok();
@@ -477,6 +492,19 @@ impl Target for ProbeTarget {
     /// fault reports, the guest's output); empty without a serial port.
     fn transcript(&self) -> &[u8] {
         &self.transcript
+    }
+
+    /// RTT up-channel 0 of the last run (read live during it) decoded against the ELF's defmt
+    /// table (`crate::rtt::decode_frames`); empty when the ELF has no defmt table (see
+    /// [`ProbeTarget::notes`]).
+    fn log(&self) -> &[String] {
+        &self.log
+    }
+
+    /// [`crate::target::STACK_PEAK_METRIC`]: the firmware's stack peak (painted after the reset,
+    /// scanned after the run), when the ELF names the stack (`_stack_start`/`_stack_end`).
+    fn board_metrics(&self) -> Vec<Metric> {
+        stack_peak::metrics(self.stack_peak)
     }
 
     /// Always empty: a probe board has no logic analyser on its pins (yet).

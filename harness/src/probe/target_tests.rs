@@ -20,9 +20,12 @@ use crate::probe::link::Operation;
 use crate::regmap;
 
 const RTT_BLOCK: u32 = 0x2000_0400;
+/// The test ELF's stack: `_stack_end`..`_stack_start` (4 KiB below the end of SRAM).
+const STACK: (u32, u32) = (0x2001_7000, 0x2001_8000);
 
 /// A minimal ELF32 (ARM, little endian): one `PT_LOAD` segment per `(paddr, bytes)` and a
-/// `.symtab` with `_SEGGER_RTT` at [`RTT_BLOCK`], what the linker makes of the firmware.
+/// `.symtab` with `_SEGGER_RTT` at [`RTT_BLOCK`] and the [`STACK`] bounds, what the linker
+/// makes of the firmware.
 fn elf(segments: &[(u32, &[u8])]) -> Vec<u8> {
     let le16 = |v: u16| v.to_le_bytes();
     let le32 = |v: u32| v.to_le_bytes();
@@ -41,13 +44,21 @@ fn elf(segments: &[(u32, &[u8])]) -> Vec<u8> {
     while body.len() % 4 != 0 {
         body.push(0);
     }
-    let strtab = b"\0_SEGGER_RTT\0".to_vec();
+    let mut strtab = vec![0u8];
     let shstr = b"\0.symtab\0.strtab\0.shstrtab\0".to_vec();
     let mut symtab = vec![0u8; 16];
-    symtab.extend_from_slice(&le32(1));
-    symtab.extend_from_slice(&le32(RTT_BLOCK));
-    symtab.extend_from_slice(&le32(1024));
-    symtab.extend_from_slice(&[0x11, 0, 1, 0]); // GLOBAL OBJECT, in section 1 (probe-rs wants a defined symbol)
+    for (name, value) in [
+        ("_SEGGER_RTT", RTT_BLOCK),
+        ("_stack_end", STACK.0),
+        ("_stack_start", STACK.1),
+    ] {
+        symtab.extend_from_slice(&le32(strtab.len() as u32));
+        symtab.extend_from_slice(&le32(value));
+        symtab.extend_from_slice(&le32(0));
+        symtab.extend_from_slice(&[0x11, 0, 1, 0]); // GLOBAL OBJECT, defined in section 1
+        strtab.extend_from_slice(name.as_bytes());
+        strtab.push(0);
+    }
     let base = 52 + ph.len() + body.len();
     let (sym_off, str_off) = (base, base + symtab.len());
     let shstr_off = str_off + strtab.len();
@@ -361,6 +372,7 @@ fn run_polls_telemetry_to_halted_and_reads_the_end_state() {
             write(3, VM_SNAPSHOT_ADDR, snap),
             write(3, gpioc_moder, 0x1000u32.to_le_bytes().to_vec()),
             (9, Step::Rtt(b"late".to_vec())),
+            write(2, STACK.1 - 0x40, vec![0; 0x40]),
         ];
         b.script.extend(guest_end(3, RunState::Halted, 42, 0));
         b.core[15] = 0x0800_1234;
@@ -376,7 +388,14 @@ fn run_polls_telemetry_to_halted_and_reads_the_end_state() {
         b"\x01\x02",
         "RTT polled during the run, read once more after it"
     );
-    assert_eq!(t.defmt_log(), Err(crate::rtt::RttError::NoDefmt));
+    assert!(t.log().is_empty());
+    assert!(
+        t.notes().iter().any(|n| n.contains("no defmt log")),
+        "{:?}",
+        t.notes()
+    );
+    // The stack was painted after the reset; the script used its top 0x40 bytes.
+    assert_eq!(t.board_metrics()[0].value, 64.0);
     let vm = t.vm_state().unwrap();
     assert_eq!((vm.fault, vm.stack, vm.globals[0]), (None, vec![7, 8], 42));
     assert_eq!(t.read_u32(gpioc_moder).unwrap(), 0x1000);
@@ -627,8 +646,15 @@ fn real_firmware_flashes_below_the_banks_and_its_rtt_log_decodes() {
     t.run(&budget()).unwrap();
     assert_eq!(t.rtt_bytes(), stream);
     assert_eq!(
-        t.defmt_log().unwrap(),
+        t.log(),
         ["0.002 INFO guest: start", "1.500 INFO guest: start"]
+    );
+    let metrics = t.board_metrics();
+    assert_eq!(metrics.len(), 1, "the ELF names its stack");
+    assert_eq!(
+        (metrics[0].name.as_str(), metrics[0].value),
+        (crate::target::STACK_PEAK_METRIC, 0.0),
+        "painted, and the scripted board never touches it"
     );
     // Opening the same board again finds the firmware in place.
     assert_eq!(
