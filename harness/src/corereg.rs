@@ -1,4 +1,4 @@
-//! Cortex-M4 core registers by name (corner 3 on boards with a CPU: `probe`, and `emu` later):
+//! Cortex-M4 core registers by name (corner 3 on boards with a CPU: `probe` and `emu`):
 //! `R0`–`R15` (aliases `SP` = R13, `LR` = R14, `PC` = R15), `xPSR`, `MSP`, `PSP`.
 //! Source: ARMv7-M Architecture Reference Manual §B1.4 (ARM DDI 0403E); the DCRSR REGSEL numbers
 //! (§C1.6.3) are the ones probe-rs uses as `RegisterId`s.

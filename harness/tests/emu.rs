@@ -117,6 +117,10 @@ fn tight_loop_runs_fast() {
 fn target_runs_raw_firmware_and_reads_registers() {
     let mut t = EmuTarget::with_firmware(Firmware::Raw(image(MAIN, SYSTICK)));
     assert_eq!(t.info().kind, "emu");
+    assert!(
+        t.read_core_register("pc".parse().unwrap()).is_err(),
+        "no run yet"
+    );
     let budget = Budget {
         max_instructions: 1_000_000,
         virtual_time: Duration::from_secs(1),
@@ -132,6 +136,18 @@ fn target_runs_raw_firmware_and_reads_registers() {
     assert_eq!(t.read_u32(0x0800_0000).unwrap(), 0x2001_8000, "flash");
     assert!(t.read_u32(0x0800_0002).is_err(), "unaligned");
     assert!(r.virtual_time > Duration::ZERO);
+    // Where the program stopped: at its SYS_EXIT (r1 = 0x20026; r4 = the counter's address),
+    // on the MSP.
+    let reg = |t: &mut EmuTarget, name: &str| t.read_core_register(name.parse().unwrap()).unwrap();
+    assert_eq!(
+        (reg(&mut t, "R1"), reg(&mut t, "r4")),
+        (0x20026, 0x2000_0100)
+    );
+    assert_eq!(reg(&mut t, "sp"), 0x2001_8000);
+    assert_eq!(reg(&mut t, "msp"), reg(&mut t, "sp"));
+    let pc = reg(&mut t, "pc");
+    assert!((0x0800_0100..0x0800_0200).contains(&pc), "{pc:#x}");
+    assert_eq!(reg(&mut t, "xpsr") & (1 << 24), 1 << 24, "Thumb bit");
 }
 
 #[test]

@@ -24,10 +24,13 @@ use cockpit_hypervisor::vmsnap::{self, VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, PROGRAM_BANK_ADDR};
 use cockpit_vm::Fault;
 
+use unicorn_engine::RegisterARM;
+
 use super::mcu::{CCM_ALIAS, CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
 use super::periph::{CPU_HZ, Periph, ResetCause};
 use super::serial::Session;
 use crate::bank::install_bank_a;
+use crate::corereg::CoreRegister;
 use crate::probe::image::FirmwareImage;
 use crate::records::{self, BOOT_MARGIN};
 use crate::result::Metric;
@@ -85,7 +88,33 @@ struct Snapshot {
     sram: Vec<u8>,
     ccm: Vec<u8>,
     periph: Periph,
+    /// Core registers where the run stopped, in [`CORE_REGISTERS`] order (`None` after a
+    /// bootloader session, whose core is not kept).
+    core: Option<[u32; 19]>,
 }
+
+/// unicorn's registers in DCRSR REGSEL order ([`CoreRegister::regsel`]): R0–R15, xPSR, MSP, PSP.
+const CORE_REGISTERS: [RegisterARM; 19] = [
+    RegisterARM::R0,
+    RegisterARM::R1,
+    RegisterARM::R2,
+    RegisterARM::R3,
+    RegisterARM::R4,
+    RegisterARM::R5,
+    RegisterARM::R6,
+    RegisterARM::R7,
+    RegisterARM::R8,
+    RegisterARM::R9,
+    RegisterARM::R10,
+    RegisterARM::R11,
+    RegisterARM::R12,
+    RegisterARM::SP,
+    RegisterARM::LR,
+    RegisterARM::PC,
+    RegisterARM::XPSR,
+    RegisterARM::MSP,
+    RegisterARM::PSP,
+];
 
 /// A virtual STM32G474 running the firmware on unicorn.
 pub struct EmuTarget {
@@ -375,6 +404,7 @@ impl Target for EmuTarget {
         self.resets = mcu.core().resets.len();
         let cycles = mcu.periph().cycles;
         let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
+        let core = CORE_REGISTERS.map(|r| mcu.reg(r));
         drop(mcu);
         let tel = Self::telemetry(&sram);
         let ram = MemImage::new(&[(SRAM_BASE, &sram[..]), (CCM_BASE, &ccm[..])]);
@@ -426,7 +456,12 @@ impl Target for EmuTarget {
             RunEnd::Fault(f) => Some(*f),
             _ => None,
         };
-        self.last = Some(Snapshot { sram, ccm, periph });
+        self.last = Some(Snapshot {
+            sram,
+            ccm,
+            periph,
+            core: Some(core),
+        });
         Ok(RunReport {
             end,
             instructions: tel.as_ref().map_or(0, |t| t.instructions()),
@@ -504,6 +539,16 @@ impl Target for EmuTarget {
         Err(TargetError::Unmapped { addr })
     }
 
+    /// The register where the last run stopped. Errors: `Board` before any run, or after a
+    /// bootloader session (its core is not kept).
+    fn read_core_register(&mut self, reg: CoreRegister) -> Result<u32, TargetError> {
+        self.last
+            .as_ref()
+            .and_then(|s| s.core)
+            .map(|c| c[usize::from(reg.regsel())])
+            .ok_or_else(|| TargetError::Board(format!("no run has left core register {reg}")))
+    }
+
     /// The fault from the telemetry record (ERROR, ERROR_PC, OPCODE; `BUDGET_EXCEEDED` when the
     /// firmware ended the guest at the budget), else the run's own end (`BUDGET_EXCEEDED` when
     /// the safety net stopped the MCU). The operand stack and the globals come from the
@@ -554,6 +599,7 @@ impl Target for EmuTarget {
             sram: end.sram,
             ccm: end.ccm,
             periph: end.periph,
+            core: None,
         });
         Ok(())
     }
