@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cockpit_hypervisor::failsafe::{Reason, State};
+use cockpit_hypervisor::fault::{self, FaultKind};
 use cockpit_hypervisor::pins::PIN_COUNT;
 use cockpit_oracle::pb::ErrorCode;
 use cockpit_vm::{GLOBALS, VmError};
@@ -90,6 +92,62 @@ pub struct Plan {
     pub upload: Upload,
     /// Deliberate damage applied to the built image before it is delivered (`corrupt`).
     pub corrupt: Option<Corruption>,
+    /// `[inject]`: a test-only command sent to the firmware's bootloader before the run.
+    pub inject: Option<Inject>,
+    /// `[[transcript]]`: corner 2 checks on everything the board sent on USART1 (the
+    /// firmware's own lines too), in plan order.
+    pub transcript: Vec<ConsoleCheck>,
+    /// `[fault_record]`: corner 3 check of the firmware's decoded fault record.
+    pub fault_record: Option<FaultRecordCheck>,
+    /// `[failsafe]`: corner 3 check of the firmware's fail-safe record.
+    pub failsafe: Option<FailsafeCheck>,
+}
+
+/// `[inject]`: before the run, the runner resets the board into its bootloader
+/// ([`crate::target::Target::bootloader_port`]), sends `command` and a newline on that serial
+/// port (resending it every [`Inject::RESEND`] until the board answers), reads what the board
+/// sends until `until` appears (at most `timeout`), then reboots the board and runs the plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inject {
+    /// The line to send (without the newline), e.g. `!CKPT:HARDFAULT`.
+    pub command: String,
+    /// Text the board prints once the command took effect.
+    pub until: String,
+    /// Longest wait for `until` (`timeout_s`, default 10 s).
+    pub timeout: Duration,
+}
+
+impl Inject {
+    /// Interval between resends of the command while the board has not answered (bytes sent
+    /// while the firmware is still booting are lost).
+    pub const RESEND: Duration = Duration::from_millis(500);
+}
+
+/// `[fault_record]`: the fault record at `cockpit_hypervisor::fault::FAULT_ADDR` must be valid
+/// and match every given key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultRecordCheck {
+    /// `kind`: `HARDFAULT` or `PANIC`.
+    pub kind: Option<FaultKind>,
+    /// `pc = "firmware"`: the stacked PC lies in the firmware's flash region
+    /// (`0x0800_0000` up to the program bank).
+    pub pc_in_firmware: bool,
+    /// `cfsr`: CFSR bits that must be set, by name (`UNDEFINSTR`), with their masks.
+    pub cfsr: Vec<(String, u32)>,
+    /// `hfsr`: HFSR bits that must be set, by name (`FORCED`), with their masks.
+    pub hfsr: Vec<(String, u32)>,
+    /// `count`: faults recorded since the record was created.
+    pub count: Option<u32>,
+}
+
+/// `[failsafe]`: the fail-safe record at `cockpit_hypervisor::failsafe::BOOT_ADDR` must be
+/// valid and match every given key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FailsafeCheck {
+    /// `state`: `NORMAL`, `DEGRADED` or `SAFESTOP`.
+    pub state: Option<State>,
+    /// `reason`: as the firmware prints it (`fault`, `watchdog`, `user-key`, …).
+    pub reason: Option<Reason>,
 }
 
 /// How the program reaches the board: the top-level `upload` key.
@@ -303,6 +361,38 @@ struct RawPlan {
     preload: Option<String>,
     expect_upload_error: Option<String>,
     corrupt: Option<String>,
+    inject: Option<RawInject>,
+    #[serde(default)]
+    transcript: Vec<RawConsole>,
+    fault_record: Option<RawFaultRecord>,
+    failsafe: Option<RawFailsafe>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInject {
+    command: String,
+    until: String,
+    timeout_s: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaultRecord {
+    kind: Option<String>,
+    pc: Option<String>,
+    #[serde(default)]
+    cfsr: Vec<String>,
+    #[serde(default)]
+    hfsr: Vec<String>,
+    count: Option<u32>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFailsafe {
+    state: Option<String>,
+    reason: Option<String>,
 }
 
 fn default_boards() -> Vec<String> {
@@ -425,6 +515,10 @@ impl RawPlan {
                     ("vm", "[vm]", self.vm.is_some()),
                     ("timing", "[[timing]]", !self.timing.is_empty()),
                     ("input", "[[input]]", !self.input.is_empty()),
+                    ("inject", "[inject]", self.inject.is_some()),
+                    ("transcript", "[[transcript]]", !self.transcript.is_empty()),
+                    ("fault_record", "[fault_record]", self.fault_record.is_some()),
+                    ("failsafe", "[failsafe]", self.failsafe.is_some()),
                 ];
                 if let Some((field, table, _)) = present.iter().find(|p| p.2) {
                     return Err(invalid(
@@ -481,6 +575,30 @@ impl RawPlan {
                     .map_err(|(f, m)| invalid(format!("timing[{i}]{f}"), m))
             })
             .collect::<Result<_, _>>()?;
+        let transcript = self
+            .transcript
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| {
+                c.validate()
+                    .map_err(|(f, m)| invalid(format!("transcript[{i}]{f}"), m))
+            })
+            .collect::<Result<_, _>>()?;
+        let inject = self
+            .inject
+            .map(RawInject::validate)
+            .transpose()
+            .map_err(|(f, m)| invalid(format!("inject{f}"), m))?;
+        let fault_record = self
+            .fault_record
+            .map(RawFaultRecord::validate)
+            .transpose()
+            .map_err(|(f, m)| invalid(format!("fault_record{f}"), m))?;
+        let failsafe = self
+            .failsafe
+            .map(RawFailsafe::validate)
+            .transpose()
+            .map_err(|(f, m)| invalid(format!("failsafe{f}"), m))?;
         let mut inputs: Vec<Input> = Vec::with_capacity(self.input.len());
         for (i, raw) in self.input.into_iter().enumerate() {
             let input = raw
@@ -510,6 +628,10 @@ impl RawPlan {
             timing,
             upload,
             corrupt,
+            inject,
+            transcript,
+            fault_record,
+            failsafe,
         })
     }
 
@@ -802,6 +924,125 @@ impl RawVm {
             stack: self.stack,
             globals,
         })
+    }
+}
+
+impl RawInject {
+    fn validate(self) -> Result<Inject, FieldError> {
+        let line = |field: &str, s: String| match s.trim() {
+            "" => Err((field.to_string(), "must not be empty".to_string())),
+            _ if s.contains(['\n', '\r']) => Err((
+                field.to_string(),
+                "must be one line (the runner adds the newline)".to_string(),
+            )),
+            _ => Ok(s),
+        };
+        let timeout_s = self.timeout_s.unwrap_or(DEFAULT_TIMEOUT_S);
+        if !(timeout_s.is_finite() && timeout_s > 0.0) {
+            return Err((
+                ".timeout_s".into(),
+                format!("must be a positive number of seconds, got {timeout_s}"),
+            ));
+        }
+        Ok(Inject {
+            command: line(".command", self.command)?,
+            until: line(".until", self.until)?,
+            timeout: Duration::from_secs_f64(timeout_s),
+        })
+    }
+}
+
+impl RawFaultRecord {
+    fn validate(self) -> Result<FaultRecordCheck, FieldError> {
+        let kind = match self.kind.as_deref() {
+            None => None,
+            Some(k) => Some(
+                [FaultKind::HardFault, FaultKind::Panic]
+                    .into_iter()
+                    .find(|f| f.name().eq_ignore_ascii_case(k))
+                    .ok_or_else(|| {
+                        (
+                            ".kind".to_string(),
+                            format!("unknown fault kind {k:?} (known: HARDFAULT, PANIC)"),
+                        )
+                    })?,
+            ),
+        };
+        let pc_in_firmware = match self.pc.as_deref() {
+            None => false,
+            Some("firmware") => true,
+            Some(other) => {
+                return Err((
+                    ".pc".into(),
+                    format!("must be \"firmware\" (the PC lies in the firmware's flash), got {other:?}"),
+                ));
+            }
+        };
+        let bits = |field: &str, names: Vec<String>, table: &[(&str, u32)]| {
+            names
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    fault::bit_named(table, &n)
+                        .map(|m| (n.to_ascii_uppercase(), m))
+                        .ok_or_else(|| {
+                            let known: Vec<&str> = table.iter().map(|b| b.0).collect();
+                            (
+                                format!(".{field}[{i}]"),
+                                format!("unknown {} bit {n:?} (known: {})", field.to_uppercase(), known.join(", ")),
+                            )
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(FaultRecordCheck {
+            kind,
+            pc_in_firmware,
+            cfsr: bits("cfsr", self.cfsr, &fault::CFSR_BITS)?,
+            hfsr: bits("hfsr", self.hfsr, &fault::HFSR_BITS)?,
+            count: self.count,
+        })
+    }
+}
+
+impl RawFailsafe {
+    fn validate(self) -> Result<FailsafeCheck, FieldError> {
+        let state = match self.state.as_deref() {
+            None => None,
+            Some(s) => Some(
+                [State::Normal, State::Degraded, State::SafeStop]
+                    .into_iter()
+                    .find(|x| x.name().eq_ignore_ascii_case(s))
+                    .ok_or_else(|| {
+                        (
+                            ".state".to_string(),
+                            format!("unknown state {s:?} (known: NORMAL, DEGRADED, SAFESTOP)"),
+                        )
+                    })?,
+            ),
+        };
+        let reason = match self.reason.as_deref() {
+            None => None,
+            Some(r) => Some(
+                (0..=8)
+                    .map(Reason::from_u32)
+                    .find(|x| x.name().eq_ignore_ascii_case(r))
+                    .ok_or_else(|| {
+                        let known: Vec<&str> = (0..=8).map(|v| Reason::from_u32(v).name()).collect();
+                        (
+                            ".reason".to_string(),
+                            format!("unknown reason {r:?} (known: {})", known.join(", ")),
+                        )
+                    })?,
+            ),
+        };
+        if state.is_none() && reason.is_none() {
+            return Err((
+                String::new(),
+                "needs `state` or `reason` (an empty [failsafe] checks nothing)".into(),
+            ));
+        }
+        Ok(FailsafeCheck { state, reason })
     }
 }
 

@@ -72,11 +72,15 @@ pub struct ScenarioArgs {
     /// A scenario name, or `all` for the whole catalogue.
     name: String,
     /// Serial device of the bootloader under test (waits in real time; no power cuts).
-    #[arg(long, conflicts_with = "sim", required_unless_present = "sim")]
+    #[arg(long, conflicts_with_all = ["sim", "emu"], required_unless_present_any = ["sim", "emu"])]
     port: Option<String>,
     /// Run against an internal `sim` board: instant waits, power cuts, reboots.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "emu")]
     sim: bool,
+    /// Run against an internal `emu` board (cargo feature `emu`): the firmware ELF's own
+    /// bootloader on the board's USART1 pseudo-terminal, waits in real time, no power cuts.
+    #[arg(long)]
+    emu: bool,
     /// Line rate, bit/s.
     #[arg(long, default_value_t = DEFAULT_BAUD)]
     baud: u32,
@@ -265,6 +269,21 @@ fn run_scenarios<T: Transport>(
         .collect()
 }
 
+/// The scenarios against an `emu` board's firmware bootloader (real-time bench).
+#[cfg(feature = "emu")]
+fn emu_scenarios(names: &[&str], baud: u32) -> anyhow::Result<Vec<scenario::ScenarioReport>> {
+    let mut target = cockpit_harness::emu::EmuTarget::new();
+    let port = target.bootloader_port()?;
+    let reports = run_scenarios(names, &mut open(&port, baud)?, &mut WallClock::default());
+    target.reboot()?;
+    reports
+}
+
+#[cfg(not(feature = "emu"))]
+fn emu_scenarios(_: &[&str], _: u32) -> anyhow::Result<Vec<scenario::ScenarioReport>> {
+    anyhow::bail!("--emu needs a cockpit built with the `emu` cargo feature")
+}
+
 /// `cockpit oracle scenario`.
 fn scenarios(args: ScenarioArgs) -> Outcome {
     let names: Vec<&str> = if args.name == "all" {
@@ -286,6 +305,7 @@ fn scenarios(args: ScenarioArgs) -> Outcome {
             &mut open(port, args.baud)?,
             &mut WallClock::default(),
         )?,
+        None if args.emu => emu_scenarios(&names, args.baud)?,
         None => {
             let link = SerialLink::open(&mut SimFlash::new(), args.baud)?;
             let mut client = open(link.path(), args.baud)?;
