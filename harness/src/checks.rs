@@ -3,12 +3,19 @@
 //! [`evaluate`] is pure: the runner collects [`Observations`] from the board first, then this
 //! module turns them into [`CheckResult`]s (expected vs observed, as text) and [`Metric`]s.
 
+use cockpit_hypervisor::failsafe::BootRecord;
+use cockpit_hypervisor::fault::FaultRecord;
+use cockpit_hypervisor::{FLASH_BASE, PROGRAM_BANK_ADDR};
 use cockpit_oracle::client::{ClientError, UploadReport};
 use cockpit_oracle::pb::ErrorCode;
 use cockpit_vm::VmError;
 
-use crate::plan::{ConsoleCheck, GlobalRef, Measure, Plan, RegisterCheck, TimingCheck, VmCheck};
+use crate::plan::{
+    ConsoleCheck, FailsafeCheck, FaultRecordCheck, GlobalRef, Measure, Plan, RegisterCheck,
+    TimingCheck, VmCheck,
+};
 use crate::program::ImageInfo;
+use crate::records::Records;
 use crate::result::{CheckKind, CheckResult, Metric};
 use crate::target::{PinEdge, RunReport, TargetError, VmState};
 use crate::timing::{self, Stats};
@@ -34,12 +41,18 @@ pub struct Observations {
     pub registers: Vec<Result<u32, TargetError>>,
     /// The VM's end state.
     pub vm: VmState,
+    /// Everything the board sent on USART1 during the test, raw: what the runner read from the
+    /// bootloader port for `[inject]`, then the run's [`crate::target::Target::transcript`].
+    pub transcript: Vec<u8>,
+    /// The firmware's no-init records as the board holds them after the run.
+    pub records: Records,
 }
 
 /// Checks and metrics of one run.
 #[derive(Debug, Default)]
 pub struct Evaluation {
-    /// Every check, in order: console, register, VM, timing.
+    /// Every check, in order: console, transcript, register, fault record, fail-safe record,
+    /// VM, timing.
     pub checks: Vec<CheckResult>,
     /// [`run_metrics`], then per timed measurement `<name>` (e.g. `pin13.pulse_high_ms`): its
     /// mean, `<name>_min` and `<name>_max` in ms when there was at least one complete interval,
@@ -55,11 +68,26 @@ pub fn evaluate(plan: &Plan, image: &ImageInfo, obs: &Observations) -> Evaluatio
         .iter()
         .map(|c| console(c, &text, &obs.console))
         .collect();
+    let transcript = String::from_utf8_lossy(&obs.transcript);
+    checks.extend(plan.transcript.iter().map(|c| {
+        let mut r = console(c, &transcript, &obs.transcript);
+        r.name = format!("transcript {}", r.name);
+        r
+    }));
     checks.extend(
         plan.registers
             .iter()
             .zip(&obs.registers)
             .map(|(c, v)| register(c, v)),
+    );
+    checks.extend(
+        plan.fault_record
+            .as_ref()
+            .map(|c| fault_record(c, obs.records.fault.as_ref())),
+    );
+    checks.extend(
+        plan.failsafe
+            .map(|c| failsafe(c, obs.records.failsafe.as_ref())),
     );
     checks.extend(vm(&plan.vm, image, &obs.vm));
     let mut metrics = run_metrics(&obs.report);
@@ -348,6 +376,83 @@ fn register(c: &RegisterCheck, value: &Result<u32, TargetError>) -> CheckResult 
     )
 }
 
+/// `[fault_record]`: one check whose observed value is the whole decoded record.
+fn fault_record(c: &FaultRecordCheck, record: Option<&FaultRecord>) -> CheckResult {
+    let mut want = vec!["a valid fault record".to_string()];
+    want.extend(c.kind.map(|k| format!("kind {}", k.name())));
+    if c.pc_in_firmware {
+        want.push(format!(
+            "pc in the firmware ({FLASH_BASE:#010x}..{PROGRAM_BANK_ADDR:#010x})"
+        ));
+    }
+    let names = |bits: &[(String, u32)]| bits.iter().map(|b| b.0.clone()).collect::<Vec<_>>();
+    if !c.cfsr.is_empty() {
+        want.push(format!("CFSR {}", names(&c.cfsr).join("|")));
+    }
+    if !c.hfsr.is_empty() {
+        want.push(format!("HFSR {}", names(&c.hfsr).join("|")));
+    }
+    want.extend(c.count.map(|n| format!("count {n}")));
+    let (observed, passed) = match record {
+        None => ("no valid fault record".to_string(), false),
+        Some(r) => {
+            let all = |bits: &[(String, u32)], v: u32| bits.iter().all(|b| v & b.1 == b.1);
+            let passed = c.kind.is_none_or(|k| k == r.kind)
+                && (!c.pc_in_firmware || (FLASH_BASE..PROGRAM_BANK_ADDR).contains(&r.pc()))
+                && all(&c.cfsr, r.cfsr)
+                && all(&c.hfsr, r.hfsr)
+                && c.count.is_none_or(|n| n == r.count);
+            (r.to_string(), passed)
+        }
+    };
+    check(
+        CheckKind::Register,
+        format!(
+            "fault record @{:#010x}",
+            cockpit_hypervisor::fault::FAULT_ADDR
+        ),
+        want.join(", "),
+        observed,
+        passed,
+    )
+}
+
+/// A fail-safe record as a report shows it.
+pub fn failsafe_text(r: &BootRecord) -> String {
+    format!(
+        "state {}, reason {}, {} fault reset(s) in a row, boot #{}, RCC_CSR {:#010x}",
+        r.state.name(),
+        r.reason.name(),
+        r.consecutive_faults,
+        r.boots,
+        r.reset_cause
+    )
+}
+
+/// `[failsafe]`: state and reason of the fail-safe record.
+fn failsafe(c: FailsafeCheck, record: Option<&BootRecord>) -> CheckResult {
+    let mut want = Vec::new();
+    want.extend(c.state.map(|s| format!("state {}", s.name())));
+    want.extend(c.reason.map(|r| format!("reason {}", r.name())));
+    let (observed, passed) = match record {
+        None => ("no valid fail-safe record".to_string(), false),
+        Some(r) => (
+            failsafe_text(r),
+            c.state.is_none_or(|s| s == r.state) && c.reason.is_none_or(|x| x == r.reason),
+        ),
+    };
+    check(
+        CheckKind::Register,
+        format!(
+            "fail-safe record @{:#010x}",
+            cockpit_hypervisor::failsafe::BOOT_ADDR
+        ),
+        want.join(", "),
+        observed,
+        passed,
+    )
+}
+
 fn vm(c: &VmCheck, image: &ImageInfo, state: &VmState) -> Vec<CheckResult> {
     let mut out = Vec::with_capacity(1 + c.globals.len() + usize::from(c.stack.is_some()));
     let observed_error = state.fault.map_or(VmError::None, |f| f.error);
@@ -477,6 +582,8 @@ mod tests {
 
     fn obs(console: &str) -> Observations {
         Observations {
+            transcript: console.as_bytes().to_vec(),
+            records: Records::default(),
             report: RunReport {
                 end: RunEnd::Halted,
                 instructions: 1000,
@@ -690,6 +797,93 @@ exact = "boot"
             &o,
         );
         assert!(!r[1].passed && r[1].observed.contains("no complete periods"));
+    }
+
+    #[test]
+    fn firmware_record_and_transcript_checks() {
+        use cockpit_hypervisor::failsafe::{Reason, State};
+        use cockpit_hypervisor::fault::FaultKind;
+        let extra = "[[transcript]]\ncontains = \"state=DEGRADED\"\n\
+                     [fault_record]\nkind = \"HARDFAULT\"\npc = \"firmware\"\n\
+                     cfsr = [\"UNDEFINSTR\"]\nhfsr = [\"FORCED\"]\ncount = 1\n\
+                     [failsafe]\nstate = \"DEGRADED\"\nreason = \"fault\"\n";
+        let record = FaultRecord {
+            kind: FaultKind::HardFault,
+            acked: true,
+            regs: [0, 0, 0, 0, 0, 0x0800_0101, 0x0800_2a4e, 0x0100_0000],
+            cfsr: 1 << 16,
+            hfsr: 1 << 30,
+            mmfar: 0,
+            bfar: 0,
+            count: 1,
+        };
+        let boot = BootRecord {
+            state: State::Degraded,
+            reason: Reason::Fault,
+            consecutive_faults: 1,
+            boots: 2,
+            reset_cause: 1 << 28,
+            last_vm_error: 0,
+        };
+        let mut o = obs("guest only\n");
+        o.transcript = b"cockpit-fw state=DEGRADED reason=fault\r\nguest only\n".to_vec();
+        o.records = Records {
+            fault: Some(record),
+            failsafe: Some(boot),
+        };
+        let by_name = |r: &[CheckResult], prefix: &str| {
+            r.iter()
+                .find(|c| c.name.starts_with(prefix))
+                .unwrap()
+                .clone()
+        };
+        let r = results(extra, &o);
+        assert!(by_name(&r, "transcript contains").passed);
+        let f = by_name(&r, "fault record @0x20000040");
+        assert!(f.passed, "{f}");
+        assert!(f.observed.contains("pc=0x08002a4e") && f.observed.contains("(UNDEFINSTR)"));
+        assert!(by_name(&r, "fail-safe record @0x20000080").passed);
+        // Each key can fail: PC in the program bank, a missing CFSR bit, another count/state.
+        for bad in [
+            FaultRecord {
+                regs: [0, 0, 0, 0, 0, 0, 0x0801_0000, 0],
+                ..record
+            },
+            FaultRecord {
+                cfsr: 1 << 9,
+                ..record
+            },
+            FaultRecord { hfsr: 0, ..record },
+            FaultRecord { count: 2, ..record },
+            FaultRecord {
+                kind: FaultKind::Panic,
+                ..record
+            },
+        ] {
+            o.records.fault = Some(bad);
+            let r = results(extra, &o);
+            assert!(!by_name(&r, "fault record").passed, "{bad:?}");
+        }
+        o.records = Records {
+            fault: None,
+            failsafe: Some(BootRecord {
+                state: State::SafeStop,
+                ..boot
+            }),
+        };
+        let r = results(extra, &o);
+        assert_eq!(
+            by_name(&r, "fault record").observed,
+            "no valid fault record"
+        );
+        let f = by_name(&r, "fail-safe record");
+        assert!(!f.passed && f.observed.starts_with("state SAFESTOP"), "{f}");
+        o.transcript = b"state=NORMAL".to_vec();
+        let r = results(extra, &o);
+        assert!(
+            !by_name(&r, "transcript").passed,
+            "transcript, not the console"
+        );
     }
 
     #[test]

@@ -190,6 +190,7 @@ mod tests {
             ],
             console: console.into(),
             log: Vec::new(),
+            fault_record: None,
             duration: Duration::ZERO,
         }
     }

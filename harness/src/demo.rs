@@ -370,6 +370,7 @@ pub fn generate(cfg: &DemoConfig) -> DemoHistory {
                         format!("{test}: running\ndone\n")
                     },
                     log: Vec::new(),
+                    fault_record: None,
                     duration: Duration::from_secs_f64(wall / 1000.0),
                 });
             }

@@ -517,7 +517,11 @@ impl RawPlan {
                     ("input", "[[input]]", !self.input.is_empty()),
                     ("inject", "[inject]", self.inject.is_some()),
                     ("transcript", "[[transcript]]", !self.transcript.is_empty()),
-                    ("fault_record", "[fault_record]", self.fault_record.is_some()),
+                    (
+                        "fault_record",
+                        "[fault_record]",
+                        self.fault_record.is_some(),
+                    ),
                     ("failsafe", "[failsafe]", self.failsafe.is_some()),
                 ];
                 if let Some((field, table, _)) = present.iter().find(|p| p.2) {
@@ -974,7 +978,9 @@ impl RawFaultRecord {
             Some(other) => {
                 return Err((
                     ".pc".into(),
-                    format!("must be \"firmware\" (the PC lies in the firmware's flash), got {other:?}"),
+                    format!(
+                        "must be \"firmware\" (the PC lies in the firmware's flash), got {other:?}"
+                    ),
                 ));
             }
         };
@@ -989,7 +995,11 @@ impl RawFaultRecord {
                             let known: Vec<&str> = table.iter().map(|b| b.0).collect();
                             (
                                 format!(".{field}[{i}]"),
-                                format!("unknown {} bit {n:?} (known: {})", field.to_uppercase(), known.join(", ")),
+                                format!(
+                                    "unknown {} bit {n:?} (known: {})",
+                                    field.to_uppercase(),
+                                    known.join(", ")
+                                ),
                             )
                         })
                 })
@@ -1028,7 +1038,8 @@ impl RawFailsafe {
                     .map(Reason::from_u32)
                     .find(|x| x.name().eq_ignore_ascii_case(r))
                     .ok_or_else(|| {
-                        let known: Vec<&str> = (0..=8).map(|v| Reason::from_u32(v).name()).collect();
+                        let known: Vec<&str> =
+                            (0..=8).map(|v| Reason::from_u32(v).name()).collect();
                         (
                             ".reason".to_string(),
                             format!("unknown reason {r:?} (known: {})", known.join(", ")),
@@ -1502,6 +1513,78 @@ count = 4
         assert_eq!(damaged(Corruption::Crc), [1, 2, 3, 0xFB]);
         assert_eq!(damaged(Corruption::Truncate), [1, 2]);
         assert_eq!(damaged(Corruption::Magic), [0xFE, 2, 3, 4]);
+    }
+
+    #[test]
+    fn firmware_sections_are_parsed_and_validated() {
+        let p = parse(
+            r#"
+name = "f"
+program = "p.c"
+boards = ["emu"]
+[inject]
+command = "!CKPT:HARDFAULT"
+until = "HARDFAULT:"
+timeout_s = 2.5
+[[transcript]]
+contains = "state=DEGRADED"
+[fault_record]
+kind = "hardfault"
+pc = "firmware"
+cfsr = ["UNDEFINSTR"]
+hfsr = ["forced"]
+count = 1
+[failsafe]
+state = "degraded"
+reason = "FAULT"
+"#,
+        )
+        .unwrap();
+        let inject = p.inject.unwrap();
+        assert_eq!(inject.command, "!CKPT:HARDFAULT");
+        assert_eq!(inject.timeout, Duration::from_millis(2500));
+        assert!(
+            matches!(p.transcript.as_slice(), [ConsoleCheck::Contains(s)] if s == "state=DEGRADED")
+        );
+        let f = p.fault_record.unwrap();
+        assert_eq!(f.kind, Some(FaultKind::HardFault));
+        assert!(f.pc_in_firmware);
+        assert_eq!(f.cfsr, vec![("UNDEFINSTR".to_string(), 1 << 16)]);
+        assert_eq!(f.hfsr, vec![("FORCED".to_string(), 1 << 30)]);
+        assert_eq!(f.count, Some(1));
+        assert_eq!(
+            p.failsafe,
+            Some(FailsafeCheck {
+                state: Some(State::Degraded),
+                reason: Some(Reason::Fault)
+            })
+        );
+        let base = "name = \"f\"\nprogram = \"p.c\"\n";
+        for (extra, field) in [
+            ("[inject]\ncommand = \"\"\nuntil = \"x\"", "inject.command"),
+            (
+                "[inject]\ncommand = \"a\\nb\"\nuntil = \"x\"",
+                "inject.command",
+            ),
+            (
+                "[inject]\ncommand = \"a\"\nuntil = \"x\"\ntimeout_s = 0",
+                "inject.timeout_s",
+            ),
+            ("[fault_record]\nkind = \"BUSFAULT\"", "fault_record.kind"),
+            ("[fault_record]\npc = \"anywhere\"", "fault_record.pc"),
+            ("[fault_record]\ncfsr = [\"NOPE\"]", "fault_record.cfsr[0]"),
+            ("[failsafe]\nstate = \"BROKEN\"", "failsafe.state"),
+            ("[failsafe]\nreason = \"bored\"", "failsafe.reason"),
+            ("[failsafe]", "failsafe"),
+            ("[[transcript]]\ncontains = \"\"", "transcript[0].contains"),
+        ] {
+            let e = err(&format!("{base}{extra}\n"));
+            assert!(e.contains(&format!("`{field}`")), "{extra}: {e}");
+        }
+        let e = err(&format!(
+            "{base}expect_compile_error = \"x\"\n[failsafe]\nstate = \"NORMAL\"\n"
+        ));
+        assert!(e.contains("`failsafe`"), "{e}");
     }
 
     #[test]

@@ -1,17 +1,21 @@
 //! The firmware's RAM records as a board that runs the firmware (`emu`, `probe`) reads them
 //! after a run: the telemetry record (`cockpit_hypervisor::telemetry`, `0x2000_0000`) gives how
 //! the guest ended, the VM snapshot record (`cockpit_hypervisor::vmsnap`, `0x2000_0100`) its
-//! operand stack and globals. The run-control record (`cockpit_hypervisor::runctl`) carries the
-//! budget to the firmware, which ends the guest there itself; [`BOOT_MARGIN`] is the boards'
-//! safety net beyond it.
+//! operand stack and globals; the fault record (`cockpit_hypervisor::fault`, `0x2000_0040`)
+//! and the fail-safe record (`cockpit_hypervisor::failsafe`, `0x2000_0080`) what the firmware
+//! itself went through ([`Records`], read through any board's [`Target::read_u32`]). The
+//! run-control record (`cockpit_hypervisor::runctl`) carries the budget to the firmware, which
+//! ends the guest there itself; [`BOOT_MARGIN`] is the boards' safety net beyond it.
 
 use std::time::Duration;
 
+use cockpit_hypervisor::failsafe::{self, BootRecord};
+use cockpit_hypervisor::fault::{self, FaultRecord};
 use cockpit_hypervisor::telemetry::{RunState, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::VmSnapshot;
 use cockpit_vm::{Fault, VmError};
 
-use crate::target::VmState;
+use crate::target::{Target, TargetError, VmState};
 
 /// Board time the firmware gets beyond the plan's `virtual_time` before the board stops it (a
 /// safety net: the firmware ends the guest at its budget itself). It covers the boot before the
@@ -64,6 +68,40 @@ pub fn vm_state(
         stack: snap.map_or_else(Vec::new, |v| v.stack().to_vec()),
         globals: snap.map_or_else(Vec::new, |v| v.globals.to_vec()),
     }
+}
+
+/// The firmware's no-init records, decoded (`None`: no valid record, or a board without
+/// firmware).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Records {
+    /// The fault record (`cockpit_hypervisor::fault::FAULT_ADDR`).
+    pub fault: Option<FaultRecord>,
+    /// The fail-safe record (`cockpit_hypervisor::failsafe::BOOT_ADDR`).
+    pub failsafe: Option<BootRecord>,
+}
+
+/// The firmware's fault and fail-safe records, read word by word through
+/// [`Target::read_u32`] (as a probe would read them) and decoded; a board that does not map
+/// their addresses has none. Errors: other read failures.
+pub fn read_records(target: &mut dyn Target) -> Result<Records, TargetError> {
+    fn words<const N: usize>(
+        target: &mut dyn Target,
+        addr: u32,
+    ) -> Result<Option<[u32; N]>, TargetError> {
+        let mut w = [0u32; N];
+        for (i, x) in w.iter_mut().enumerate() {
+            match target.read_u32(addr + 4 * i as u32) {
+                Ok(v) => *x = v,
+                Err(TargetError::Unmapped { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(Some(w))
+    }
+    Ok(Records {
+        fault: words(target, fault::FAULT_ADDR)?.and_then(|w| FaultRecord::from_words(&w)),
+        failsafe: words(target, failsafe::BOOT_ADDR)?.and_then(|w| BootRecord::from_words(&w)),
+    })
 }
 
 #[cfg(test)]

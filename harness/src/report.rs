@@ -81,8 +81,9 @@ pub const LOG_LINES: usize = 20;
 
 /// Details of every test that did not pass or was retried, for below the table: each failed
 /// check with expected vs observed, or the error message, the end of a failed test's firmware
-/// log ([`LOG_LINES`]), and the first attempt's infrastructure failure of a retried test. Empty
-/// when all passed at the first attempt.
+/// log ([`LOG_LINES`]), the board's decoded fault record if it holds one, and the first
+/// attempt's infrastructure failure of a retried test. Empty when all passed at the first
+/// attempt.
 pub fn failure_details(results: &[TestResult]) -> String {
     let mut out = String::new();
     for r in results
@@ -116,6 +117,9 @@ pub fn failure_details(results: &[TestResult]) -> String {
             for line in &r.log[r.log.len() - shown..] {
                 out.push_str(&format!("      {line}\n"));
             }
+        }
+        if let Some(record) = &r.fault_record {
+            out.push_str(&format!("  fault record: {record}\n"));
         }
     }
     out
@@ -174,11 +178,14 @@ fn junit_case(r: &TestResult) -> TestCase {
                 .filter(|c| !c.passed)
                 .map(ToString::to_string)
                 .collect();
-            let description = if failed.is_empty() {
+            let mut description = if failed.is_empty() {
                 r.failure.clone().unwrap_or_default()
             } else {
                 failed.join("\n")
             };
+            if let Some(record) = &r.fault_record {
+                description.push_str(&format!("\nfault record: {record}"));
+            }
             status.set_description(description);
             status
         }
@@ -240,6 +247,7 @@ mod tests {
             }],
             console: "hello <world> & co\n".into(),
             log: Vec::new(),
+            fault_record: None,
             duration: Duration::from_millis(5),
         }
     }
@@ -258,6 +266,23 @@ mod tests {
         for needle in ["blinky", "broken", "bad", "1234", "register: expected 1"] {
             assert!(text.contains(needle), "{needle} missing in\n{text}");
         }
+    }
+
+    #[test]
+    fn a_decoded_fault_record_is_shown_with_the_failure() {
+        let mut r = result("crashy", Verdict::Fail);
+        r.fault_record = Some("HARDFAULT #1: pc=0x08002a4e cfsr=0x00010000 (UNDEFINSTR)".into());
+        let d = failure_details(std::slice::from_ref(&r));
+        assert!(
+            d.contains(
+                "  fault record: HARDFAULT #1: pc=0x08002a4e cfsr=0x00010000 (UNDEFINSTR)\n"
+            ),
+            "{d}"
+        );
+        let xml = junit(&[r]).unwrap();
+        assert!(xml.contains("fault record: HARDFAULT #1"), "{xml}");
+        let json = json(&sample()).to_string();
+        assert!(!json.contains("fault_record"), "absent when None: {json}");
     }
 
     #[test]

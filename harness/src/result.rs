@@ -203,6 +203,12 @@ pub struct TestResult {
     /// without one. Shown with failures, not stored in the result database.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub log: Vec<String>,
+    /// The firmware's fault record as the board held it after the run, decoded
+    /// (`HARDFAULT #1: pc=… cfsr=0x00010000 (UNDEFINSTR) …`): for results that did not pass,
+    /// and for plans that check it (`[fault_record]`); `None` without a valid record. Not
+    /// stored in the result database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault_record: Option<String>,
     /// Wall-clock duration of the whole test (compile, load, run, checks).
     #[serde(serialize_with = "serialize_ms")]
     pub duration: Duration,

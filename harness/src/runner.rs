@@ -1,8 +1,11 @@
 //! The runner: runs each plan ([`Job`], from [`crate::discover`]) on its own board, and judges it.
 //!
 //! Per plan: build the program (corner 1), load it (or, with `upload = "oracle"`, upload it
-//! through the board's bootloader and reboot), drive the plan's inputs, run it under the
-//! plan's budget, collect the observations, evaluate the checks ([`crate::checks`]). A run
+//! through the board's bootloader and reboot), send the plan's `[inject]` command to the
+//! firmware's bootloader and reboot, drive the plan's inputs, run it under the plan's budget,
+//! collect the observations (the firmware's fault and fail-safe records included), evaluate
+//! the checks ([`crate::checks`]). A result that does not pass shows the board's decoded fault
+//! record, if it holds one ([`TestResult::fault_record`]). A run
 //! stopped by the wall-clock timeout cannot be judged: its verdict is `error`. Plans run concurrently on worker
 //! threads, each on a fresh board from the caller's factory; results come back to the calling
 //! thread one by one as they finish, so the caller can store each at once. Bad input never
@@ -16,6 +19,7 @@
 //! [`run_job`] then runs the test once more on a fresh board, recording the first failure in
 //! [`TestResult::retried_after`]. A failed check (`fail`) or any other `error` is never retried.
 
+use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Mutex;
@@ -27,8 +31,9 @@ use cockpit_oracle::limits;
 
 use crate::checks::{self, Observations};
 use crate::discover::Job;
-use crate::plan::{OracleUpload, Plan, Upload};
+use crate::plan::{Inject, OracleUpload, Plan, Upload};
 use crate::program::{self, BuildError, ImageInfo};
+use crate::records;
 use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
 use crate::target::{RunEnd, Target, TargetError, TargetInfo};
 
@@ -154,6 +159,7 @@ fn unjudged_result(
         metrics: Vec::new(),
         console: String::new(),
         log: Vec::new(),
+        fault_record: None,
         duration: start.elapsed(),
     }
 }
@@ -173,6 +179,7 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
         metrics: Vec::new(),
         console: String::new(),
         log: Vec::new(),
+        fault_record: None,
         duration: Default::default(),
     };
     let outcome = judge(plan, target, &mut result);
@@ -190,6 +197,9 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
             None => Verdict::Pass,
         },
     };
+    if result.verdict == Verdict::Pass && plan.fault_record.is_none() {
+        result.fault_record = None;
+    }
     result.duration = start.elapsed();
     result
 }
@@ -307,6 +317,10 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
             }
         }
     }
+    let session = match &plan.inject {
+        Some(inject) => send_inject(inject, target)?,
+        None => Vec::new(),
+    };
     for input in &plan.inputs {
         target.drive_input(input.pin, input.high).map_err(|e| {
             Unjudged::from_target(&format!("driving input pin {} failed", input.pin), e)
@@ -346,12 +360,17 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     let vm = target
         .vm_state()
         .map_err(|e| Unjudged::from_target("reading the VM state failed", e))?;
+    let records = records::read_records(target)
+        .map_err(|e| Unjudged::from_target("reading the firmware's records failed", e))?;
+    result.fault_record = records.fault.map(|r| r.to_string());
     let obs = Observations {
         report,
         console,
         edges,
         registers,
         vm,
+        transcript: [session.as_slice(), target.transcript()].concat(),
+        records,
     };
     let eval = checks::evaluate(plan, &booted, &obs);
     result.checks.extend(eval.checks);
@@ -360,6 +379,78 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     result.log = target.log().to_vec();
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
     Ok(())
+}
+
+/// `[inject]`: resets the board into its bootloader, sends the command line on its serial port
+/// (again every [`Inject::RESEND`] until the board answers), reads until the board has printed
+/// `until` (or `timeout`, or the port closes), and reboots the board. Returns what the board
+/// sent. `Err`: the board has no bootloader or `until` never came (`error`); the board or the
+/// port failed (`infra_error`).
+fn send_inject(inject: &Inject, target: &mut dyn Target) -> Result<Vec<u8>, Unjudged> {
+    let port = target
+        .bootloader_port()
+        .map_err(|e| Unjudged::from_target("[inject]: entering the bootloader failed", e))?;
+    let sent = exchange(&port, inject);
+    target
+        .reboot()
+        .map_err(|e| Unjudged::from_target("[inject]: rebooting failed", e))?;
+    let seen =
+        sent.map_err(|e| Unjudged::Infra(format!("[inject]: bootloader port {port}: {e}")))?;
+    if !contains(&seen, inject.until.as_bytes()) {
+        return Err(Unjudged::Error(format!(
+            "[inject]: the board did not print {:?} within {:?} of {:?}; it sent {:?}",
+            inject.until,
+            inject.timeout,
+            inject.command,
+            String::from_utf8_lossy(&seen)
+        )));
+    }
+    Ok(seen)
+}
+
+/// Whether `hay` contains `needle`.
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How long the line must stay quiet after `until` before [`send_inject`] stops reading.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// The serial side of [`send_inject`]: what the board sent until `until` and [`QUIET`]
+/// after it (or the timeout, or the port closing because the board reset).
+fn exchange(port: &str, inject: &Inject) -> std::io::Result<Vec<u8>> {
+    let mut p = serialport::new(port, limits::DEFAULT_BAUD)
+        .timeout(Duration::from_millis(20))
+        .open()
+        .map_err(std::io::Error::from)?;
+    let line = format!("{}\n", inject.command);
+    let start = Instant::now();
+    let mut next_send = start;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    // After `until`, the rest of what the board sends until the line is quiet.
+    let mut quiet_since: Option<Instant> = None;
+    while start.elapsed() < inject.timeout && quiet_since.is_none_or(|q| q.elapsed() < QUIET) {
+        let answered = contains(&seen, inject.until.as_bytes());
+        if !answered && Instant::now() >= next_send {
+            p.write_all(line.as_bytes())?;
+            next_send += Inject::RESEND;
+        }
+        match p.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                seen.extend_from_slice(&buf[..n]);
+                quiet_since = None;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            // The line went away: the board reset (its bootloader session ended).
+            Err(_) => break,
+        }
+        if quiet_since.is_none() && contains(&seen, inject.until.as_bytes()) {
+            quiet_since = Some(Instant::now());
+        }
+    }
+    Ok(seen)
 }
 
 /// The client's per-frame timeouts for a line at `baud` bit/s: the defaults (1 s response,

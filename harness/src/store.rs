@@ -636,6 +636,7 @@ mod tests {
                 .collect(),
             console: "hello\ndone\n".to_owned(),
             log: Vec::new(),
+            fault_record: None,
             duration: Duration::from_micros(12_345),
         }
     }

@@ -35,6 +35,9 @@ pub enum RunEnd {
     Fault(Fault),
     /// The wall-clock timeout expired before the VM stopped.
     WallTimeout,
+    /// The board reset while the program ran (the firmware's watchdog or fault handler) and
+    /// did not finish it: the program neither halted nor faulted.
+    Reset,
 }
 
 /// What the board measured about one run.

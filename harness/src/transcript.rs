@@ -5,8 +5,13 @@
 
 /// The firmware's line before the guest runs.
 const GUEST_START: &[u8] = b"guest: running\r\n";
-/// The firmware's lines after the guest stops (each preceded by `\r\n`).
-const GUEST_ENDS: [&[u8]; 2] = [b"\r\nguest: halted after ", b"\r\nguest: VM error "];
+/// The firmware's lines after the guest stops (each preceded by `\r\n`), and its boot banner
+/// (the chip reset while the guest ran).
+const GUEST_ENDS: [&[u8]; 3] = [
+    b"\r\nguest: halted after ",
+    b"\r\nguest: VM error ",
+    b"\r\ncockpit-fw ",
+];
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
@@ -27,8 +32,9 @@ fn guest_span(transcript: &[u8]) -> Option<(usize, usize, bool)> {
 }
 
 /// The guest's console output inside a USART1 transcript: the bytes after the firmware's
-/// `guest: running` line up to its closing `guest: halted …`/`guest: VM error …` line (or the
-/// end); empty if the guest never started. This is what `sim` reports as the console.
+/// `guest: running` line up to its closing `guest: halted …`/`guest: VM error …` line, or its
+/// next boot banner (a reset), or the end; empty if the guest never started. This is what
+/// `sim` reports as the console.
 pub fn guest_console(transcript: &[u8]) -> &[u8] {
     guest_span(transcript).map_or(&[], |(start, end, _)| &transcript[start..end])
 }
@@ -53,5 +59,9 @@ mod tests {
             b"still going"
         );
         assert_eq!(guest_console(b"boot: no valid image\r\n"), b"");
+        // A reset while the guest runs: its output ends at the next boot banner.
+        let t =
+            b"guest: running\r\nhanging\n\r\ncockpit-fw 0.1.0 state=SAFESTOP reason=watchdog\r\n";
+        assert_eq!(guest_console(t), b"hanging\n");
     }
 }

@@ -212,3 +212,46 @@ fn budgets_reach_the_firmware_and_end_the_guest_exactly_as_on_sim() {
     assert_eq!((first.pin, first.high), (14, true));
     assert!(first.at_ns < 2_000_000, "first edge at {} ns", first.at_ns);
 }
+
+/// Runs `test-plans/<name>` on an `emu` board through the runner.
+fn run_shipped_plan(fw: Firmware, name: &str) -> cockpit_harness::result::TestResult {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test-plans")
+        .join(name);
+    let plan = cockpit_harness::plan::Plan::load(&path).expect("plan loads");
+    let mut t = EmuTarget::with_firmware(fw);
+    let r = cockpit_harness::runner::run_plan(&plan, &mut t);
+    for c in &r.checks {
+        eprintln!("{} {c}", if c.passed { "ok  " } else { "FAIL" });
+    }
+    r
+}
+
+#[test]
+fn fault_hardfault_plan_shows_the_decoded_record_and_degraded() {
+    use cockpit_harness::result::Verdict;
+    let Some(fw) = elf() else { return };
+    let r = run_shipped_plan(fw, "fault_hardfault.toml");
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+    let record = r
+        .fault_record
+        .expect("a plan with [fault_record] shows the record");
+    assert!(
+        record.starts_with("HARDFAULT #1: pc=0x080")
+            && record.contains("cfsr=0x00010000 (UNDEFINSTR) hfsr=0x40000000 (FORCED)"),
+        "{record}"
+    );
+}
+
+#[test]
+fn watchdog_hang_plan_comes_back_in_safestop() {
+    use cockpit_harness::result::Verdict;
+    let Some(fw) = elf() else { return };
+    let r = run_shipped_plan(fw, "watchdog_hang.toml");
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+    let virtual_ms = r.metrics.iter().find(|m| m.name == "virtual_ms").unwrap();
+    assert!(
+        virtual_ms.value > 3500.0,
+        "1.5 s hang + 2 s watchdog: {virtual_ms:?}"
+    );
+}

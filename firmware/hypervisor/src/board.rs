@@ -37,8 +37,16 @@ pub trait Board {
     /// Sends bytes on the console UART (USART1, 115200 8N1), blocking until sent.
     fn console_write(&mut self, bytes: &[u8]) -> Result<(), HostError>;
 
-    /// Monotonic board time in microseconds since the board's reset (virtual on `sim`).
+    /// Monotonic board time in microseconds since the board's reset (virtual on `sim`), for
+    /// the guest (`millis`/`micros`): a guest HAL call.
     fn now_us(&self) -> u64;
+
+    /// The same clock for the run loop's own checks (the budget deadline): not a guest HAL
+    /// call, so a board that counts HAL calls as liveness (the firmware's hang detection)
+    /// must not count these. Default: [`Board::now_us`].
+    fn clock_us(&self) -> u64 {
+        self.now_us()
+    }
 
     /// Busy-waits `us` microseconds of board time (on `sim`: advances the virtual clock).
     fn delay_us(&mut self, us: u64);

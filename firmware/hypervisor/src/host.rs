@@ -31,7 +31,7 @@ impl<'b, B: Board> VmHost<'b, B> {
     /// `vm_cycles` is the VM's current cycle total (0 after a VM reset), the base for
     /// `sync_cycles` deltas. Program time (millis/micros) starts now.
     pub fn new(board: &'b mut B, deadline_us: Option<u64>, vm_cycles: u64) -> Self {
-        let start_us = board.now_us();
+        let start_us = board.clock_us();
         VmHost {
             board,
             modes: [None; PIN_COUNT],
@@ -48,7 +48,7 @@ impl<'b, B: Board> VmHost<'b, B> {
 
     /// Whether board time has reached the deadline.
     pub fn past_deadline(&self) -> bool {
-        self.deadline_us.is_some_and(|d| self.board.now_us() >= d)
+        self.deadline_us.is_some_and(|d| self.board.clock_us() >= d)
     }
 
     fn check_time(&self) -> Result<(), HostError> {

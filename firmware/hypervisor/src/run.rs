@@ -87,7 +87,7 @@ pub fn run<B: Board>(
     limits: &Limits,
     keep_going: &mut dyn FnMut() -> bool,
 ) -> Outcome {
-    let start = board.now_us();
+    let start = board.clock_us();
     let deadline = limits.time_limit_us.map(|t| start.saturating_add(t));
     let mut host = VmHost::new(board, deadline, vm.cycles());
     let slice = u64::from(limits.slice.max(1));

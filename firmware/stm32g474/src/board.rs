@@ -127,6 +127,12 @@ impl Board for G4Board {
         time::now_us()
     }
 
+    /// The run loop's deadline checks are not guest activity: no `touch`, or a hung guest
+    /// under a harness time budget would keep the watchdog fed.
+    fn clock_us(&self) -> u64 {
+        time::now_us()
+    }
+
     fn delay_us(&mut self, us: u64) {
         // Sleep with `wfi` between SysTick interrupts (one per ms) while more than 1 ms
         // remains — the core stops instead of spinning (power; the emu board skips the idle

@@ -16,9 +16,10 @@
 //! line, and by at most [`MAX_JUMP_CYCLES`] at once. The key is released when the firmware
 //! first idles (it has sampled it and waits in its bootloader).
 //!
-//! The session ends when the harness stops it ([`Session::close`]) or when the firmware resets
-//! itself (a fault handler, the watchdog): it has left its bootloader, and the reset is handed
-//! to the next run ([`SessionEnd::reset`]).
+//! The core stops when the firmware resets itself (a fault handler, the watchdog): it has left
+//! its bootloader, and the reset is handed to the next run ([`SessionEnd::reset`]). The thread
+//! then keeps the pty open (what the firmware sent before the reset stays readable) and answers
+//! register reads until the harness ends the session ([`Session::close`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,7 +111,7 @@ impl Session {
     /// Reads a word of the running MCU ([`Mcu::read_u32`]: RAM, flash, registers) between two
     /// slices. Errors: `Board` if the session has ended, `Unmapped`.
     pub fn read_u32(&self, addr: u32) -> Result<u32, TargetError> {
-        let ended = || TargetError::Board("the firmware left its bootloader (reboot)".into());
+        let ended = || TargetError::Board("the emu USART1 thread has stopped".into());
         let (reply, result) = mpsc::sync_channel(1);
         self.jobs
             .as_ref()
@@ -244,12 +245,22 @@ fn serve(
             p.cycles = p.cycles.max(target);
         }
     };
+    // The core is parked (at the reset, or stopped): the pty stays open, so the client reads
+    // everything that was sent, and register reads still work, until the harness closes.
+    let tx = &mcu.periph().usart[0].tx;
+    master.write(&tx[forwarded..]);
+    while !stop.load(Ordering::SeqCst) {
+        while let Ok(job) = jobs.try_recv() {
+            job(&mcu);
+        }
+        // What the client sends now is lost (the chip is in reset).
+        master.read(&mut buf, IDLE_WAIT);
+    }
     let mut sram = vec![0u8; SRAM_SIZE];
     let mut ccm = vec![0u8; CCM_SIZE];
     mcu.mem_read(SRAM_BASE, &mut sram)?;
     mcu.mem_read(CCM_BASE, &mut ccm)?;
     let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
-    master.write(&periph.usart[0].tx[forwarded..]);
     drop(mcu);
     Ok(SessionEnd {
         flash,

@@ -369,7 +369,14 @@ impl Target for EmuTarget {
         let wall = budget.wall_timeout;
         let mut timed_out = false;
         let mut guest_ended: Option<u64> = None;
+        // The CYCCNT origin of the boot that started the guest (the run-control record's times
+        // count from it; a later reset moves the origin).
+        let mut guest_origin: Option<u64> = None;
         let stop = mcu.run(max_cycles, |m| {
+            if is_elf && guest_origin.is_none() && live_run_control(m).is_some_and(|r| r.is_taken())
+            {
+                guest_origin = Some(m.periph().cyccnt_origin());
+            }
             // The guest run of this power-on ended: the firmware says so in the run-control
             // record (a telemetry record left in RAM by an earlier run does not count); a raw
             // test program's own telemetry.
@@ -416,7 +423,8 @@ impl Target for EmuTarget {
         // The guest's run on the board clock: (start, end) cycles.
         let (start, end_cycle) = match Self::run_control(&sram).filter(|r| r.is_taken()) {
             Some(r) => {
-                let start = periph.cyccnt_origin() + r.start_cycles;
+                let origin = guest_origin.unwrap_or(periph.cyccnt_origin());
+                let start = origin + r.start_cycles;
                 let end = r.run_cycles().map_or(cycles, |n| start + n);
                 (start.min(cycles), end.min(cycles))
             }
@@ -447,6 +455,8 @@ impl Target for EmuTarget {
                 tel.as_ref().expect("telemetry present"),
             )),
             _ if timed_out => RunEnd::WallTimeout,
+            // The firmware reset (watchdog, fault handler) while the guest ran.
+            (Some(RunState::Running), _) if self.resets > 0 => RunEnd::Reset,
             // The firmware stopped without finishing a guest run (exit, idle, lockup).
             (_, Stop::Exit(_)) if !is_elf => RunEnd::Halted,
             // The safety net, idle polling or a lockup ended a run the firmware did not end.
