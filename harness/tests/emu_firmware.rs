@@ -255,3 +255,29 @@ fn watchdog_hang_plan_comes_back_in_safestop() {
         "1.5 s hang + 2 s watchdog: {virtual_ms:?}"
     );
 }
+
+#[test]
+fn firmware_bootloader_keeps_bytes_that_arrive_while_it_answers() {
+    // partial_frame_timeout sends a partial frame and a handshake at once: the firmware answers
+    // the first with COMM_FRAMING_ERROR while the handshake's bytes arrive. Without its receive
+    // buffer they overrun RDR (ORE) during the blocking transmit and the handshake is lost.
+    use cockpit_oracle::client::Client;
+    use cockpit_oracle::scenario::{self, Outcome, ScenarioConfig, WallClock};
+    let Some(fw) = elf() else { return };
+    let mut t = EmuTarget::with_firmware(fw);
+    let port = t.bootloader_port().expect("bootloader session");
+    let baud = cockpit_oracle::limits::DEFAULT_BAUD;
+    let mut client = Client::open(&port, baud, cockpit_harness::runner::client_timeouts(baud))
+        .expect("opens the pty");
+    let cfg = ScenarioConfig::new(image("previous_image.c"), image("after_fault.c"));
+    let r = scenario::run(
+        "partial_frame_timeout",
+        &mut client,
+        &mut WallClock::default(),
+        &cfg,
+    )
+    .expect("known scenario");
+    drop(client);
+    t.reboot().expect("reboot");
+    assert_eq!(r.outcome, Outcome::Pass, "{}", r.message);
+}

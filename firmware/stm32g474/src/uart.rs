@@ -4,10 +4,16 @@
 //! GPIOA_PUPDR pull-up on PA10, GPIOA_MODER = 10 (AF) for pins 9/10; USART1_CR1 = 0 (disabled),
 //! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error −0.02 %; computed and `const`-checked in `cockpit_hypervisor::clocks`), CR2 = CR3 = 0 (1 stop
 //! bit, no flow control, FIFO off), CR1 = UE | RE | TE.
-//! Transmit: poll ISR.TXE (bit 7), write TDR; [`flush`] polls ISR.TC (bit 6). Receive: poll ISR.RXNE (bit 5), read RDR. Overrun,
-//! framing and noise errors (ISR bits 3, 1, 2) are cleared through ICR and counted.
+//! Transmit: poll ISR.TXE (bit 7), write TDR; [`flush`] polls ISR.TC (bit 6). Receive: poll
+//! ISR.RXNE (bit 5), read RDR. Overrun, framing and noise errors (ISR bits 3, 1, 2) are cleared
+//! through ICR and counted.
+//!
+//! With the FIFO off RDR holds one byte, and a byte that completes while RXNE is still set is
+//! lost (ORE, RM0440 §37.5.8). A blocking transmit takes 86.8 µs per byte, so every TX wait loop
+//! also moves received bytes into a [`RX_RING`]-byte software buffer, which [`read_byte`]
+//! drains first: a host that sends while the firmware answers loses nothing.
 
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 use crate::pac;
 
@@ -56,12 +62,69 @@ pub fn init(rcc: &pac::RCC, gpioa: &pac::GPIOA) {
     u.cr1().write(|w| unsafe { w.bits(CR1_UE | CR1_RE | CR1_TE) });
 }
 
+/// Software receive buffer size, bytes (a power of two).
+pub const RX_RING: usize = 256;
+
+/// Received bytes not yet read: a single-producer single-consumer ring, both on the main
+/// thread (atomics only to avoid `static mut`).
+struct Ring {
+    buf: [AtomicU8; RX_RING],
+    /// Next write position (wrapping count).
+    head: AtomicUsize,
+    /// Next read position (wrapping count).
+    tail: AtomicUsize,
+}
+
+static RX: Ring = Ring {
+    buf: [const { AtomicU8::new(0) }; RX_RING],
+    head: AtomicUsize::new(0),
+    tail: AtomicUsize::new(0),
+};
+
+impl Ring {
+    /// Appends `b`; a full ring drops it (counted as a receive error).
+    fn push(&self, b: u8) {
+        let (head, tail) = (self.head.load(Ordering::Relaxed), self.tail.load(Ordering::Relaxed));
+        if head.wrapping_sub(tail) >= RX_RING {
+            RX_ERRORS.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.buf[head % RX_RING].store(b, Ordering::Relaxed);
+        self.head.store(head.wrapping_add(1), Ordering::Relaxed);
+    }
+
+    fn pop(&self) -> Option<u8> {
+        let (head, tail) = (self.head.load(Ordering::Relaxed), self.tail.load(Ordering::Relaxed));
+        if head == tail {
+            return None;
+        }
+        let b = self.buf[tail % RX_RING].load(Ordering::Relaxed);
+        self.tail.store(tail.wrapping_add(1), Ordering::Relaxed);
+        Some(b)
+    }
+}
+
+/// Moves a received byte from RDR into the ring, if one is waiting; clears and counts receive
+/// errors. Returns ISR as read.
+fn poll_rx(u: &pac::usart1::RegisterBlock) -> u32 {
+    let isr = u.isr().read().bits();
+    let errs = isr & (ISR_ORE | ISR_FE | ISR_NE | ISR_PE);
+    if errs != 0 {
+        u.icr().write(|w| unsafe { w.bits(errs) });
+        RX_ERRORS.fetch_add(1, Ordering::Relaxed);
+    }
+    if isr & ISR_RXNE != 0 {
+        RX.push(u.rdr().read().bits() as u8);
+    }
+    isr
+}
+
 /// Sends one byte; gives up after ~1 ms if TXE never comes (a dead UART must not hang the
 /// firmware: the watchdog and the fail-safe logic keep running).
 pub fn write_byte(b: u8) {
     let u = regs();
     let mut polls = 200_000u32;
-    while u.isr().read().bits() & ISR_TXE == 0 {
+    while poll_rx(u) & ISR_TXE == 0 {
         polls -= 1;
         if polls == 0 {
             return;
@@ -75,7 +138,7 @@ pub fn write_byte(b: u8) {
 pub fn flush() {
     let u = regs();
     let mut polls = 200_000u32;
-    while u.isr().read().bits() & ISR_TC == 0 && polls > 0 {
+    while poll_rx(u) & ISR_TC == 0 && polls > 0 {
         polls -= 1;
     }
 }
@@ -87,20 +150,10 @@ pub fn write(bytes: &[u8]) {
     }
 }
 
-/// A received byte, if one is waiting; clears receive errors.
+/// The next received byte, if any (buffered during transmits first); clears receive errors.
 pub fn read_byte() -> Option<u8> {
-    let u = regs();
-    let isr = u.isr().read().bits();
-    let errs = isr & (ISR_ORE | ISR_FE | ISR_NE | ISR_PE);
-    if errs != 0 {
-        u.icr().write(|w| unsafe { w.bits(errs) });
-        RX_ERRORS.fetch_add(1, Ordering::Relaxed);
-    }
-    if isr & ISR_RXNE != 0 {
-        Some(u.rdr().read().bits() as u8)
-    } else {
-        None
-    }
+    poll_rx(regs());
+    RX.pop()
 }
 
 /// `core::fmt::Write` onto USART1.
