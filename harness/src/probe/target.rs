@@ -218,8 +218,8 @@ impl ProbeTarget {
         self.hardfault.as_ref()
     }
 
-    /// Problems of the last run that did not stop it (a serial read error, no defmt table, no
-    /// stack symbols).
+    /// Problems of the last run that did not stop it (a serial read error, RTT unreadable after
+    /// the run, no stack symbols in the ELF).
     pub fn notes(&self) -> &[String] {
         &self.notes
     }
@@ -441,10 +441,7 @@ impl Target for ProbeTarget {
         self.console = guest_console(&self.transcript).to_vec();
         self.log = match &self.defmt {
             Ok(table) => rtt::decode_frames(table, &self.rtt),
-            Err(e) => {
-                self.notes.push(format!("no defmt log: {e}"));
-                Vec::new()
-            }
+            Err(e) => vec![format!("(no defmt log: {e})")],
         };
         if let Ok(region) = &self.stack {
             let bytes = self.link.read_memory(region.low, region.len())?;
@@ -495,8 +492,8 @@ impl Target for ProbeTarget {
     }
 
     /// RTT up-channel 0 of the last run (read live during it) decoded against the ELF's defmt
-    /// table (`crate::rtt::decode_frames`); empty when the ELF has no defmt table (see
-    /// [`ProbeTarget::notes`]).
+    /// table (`crate::rtt::decode_frames`); a `(no defmt log: …)` line when the ELF has no
+    /// usable defmt table (as on `emu`).
     fn log(&self) -> &[String] {
         &self.log
     }
