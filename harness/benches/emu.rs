@@ -1,11 +1,26 @@
-//! Guest MIPS of the `emu` board on a tight loop (`cargo bench -p cockpit-harness --features
-//! emu --bench emu`): 1 M iterations of `adds r0, #1; cmp r0, r1; bne loop` = 3 M guest
-//! instructions per iteration of the benchmark; criterion's throughput is in guest
-//! instructions ("elements") per second.
+//! `emu` board speed (`cargo bench -p cockpit-harness --features emu --bench emu`):
+//!
+//! - `tight_loop_3M_instructions`: Cortex-M4 MIPS on 1 M iterations of `adds r0, #1; cmp r0,
+//!   r1; bne loop` (throughput in guest Thumb instructions, "elements", per second);
+//! - `boot_to_ready`: the firmware ELF from reset to the end of its `guest: running` line on
+//!   USART1 (the guest's start); the board time of that moment is printed (deterministic);
+//! - `plan_blinky` on `emu` and on `sim`: one whole run of `test-plans/programs/blinky.c`
+//!   (4 s of board time) through the `Target` trait, load included.
+//!
+//! The firmware benchmarks need the firmware ELF (`firmware/stm32g474/build.sh`, or
+//! `COCKPIT_FIRMWARE_ELF`) and are skipped with a note without it.
+
+use std::path::Path;
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use cockpit_harness::emu::{Mcu, Stop};
+use cockpit_harness::bank::install_bank_a;
+use cockpit_harness::emu::periph::CPU_HZ;
+use cockpit_harness::emu::target::load_elf;
+use cockpit_harness::emu::{EmuTarget, Firmware, Mcu, Stop};
+use cockpit_harness::sim::SimTarget;
+use cockpit_harness::target::{Budget, RunEnd, Target};
 
 /// `movw r0,#0; movw/movt r1,#N; loop: adds r0,#1; cmp r0,r1; bne loop; movs r0,#0x18;
 /// movw/movt r1,#0x20026; bkpt 0xab` with N = 1_000_000 (0x000F_4240).
@@ -40,5 +55,98 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// A shipped guest program's image.
+fn guest(program: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../test-plans/programs")
+        .join(program);
+    cockpit_harness::program::build(&path)
+        .expect("shipped program builds")
+        .bytes
+}
+
+/// The firmware ELF's bytes, if built.
+fn firmware_elf() -> Option<Vec<u8>> {
+    let Firmware::Elf(path) = Firmware::from_env() else {
+        return None;
+    };
+    let elf = std::fs::read(&path).ok();
+    if elf.is_none() {
+        eprintln!(
+            "no firmware ELF at {}: firmware benchmarks skipped",
+            path.display()
+        );
+    }
+    elf
+}
+
+/// The line that ends the firmware's boot: the guest starts right after it.
+const READY: &[u8] = b"guest: running\r\n";
+
+fn boot_to_ready(c: &mut Criterion, elf: &[u8]) {
+    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
+    load_elf("firmware", elf, &mut flash[..0x1_0000]).expect("firmware loads");
+    install_bank_a(&mut flash, &guest("blinky.c")).expect("guest installs");
+    let boot = |flash: &mut [u8]| -> u64 {
+        // SAFETY: `flash` outlives the `Mcu` made and dropped here.
+        let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
+        mcu.reset_core().unwrap();
+        let ready = |m: &Mcu| {
+            m.periph().usart[0]
+                .tx
+                .windows(READY.len())
+                .any(|w| w == READY)
+        };
+        assert_eq!(
+            mcu.run(CPU_HZ, ready),
+            Stop::Predicate,
+            "the firmware boots"
+        );
+        let u = &mcu.periph().usart[0];
+        let end = u.tx.windows(READY.len()).position(|w| w == READY).unwrap() + READY.len();
+        u.tx_done[end - 1]
+    };
+    let cycles = boot(&mut flash);
+    eprintln!(
+        "boot_to_ready: reset → end of `guest: running` = {cycles} cycles = {:.3} ms of board time",
+        cycles as f64 * 1e3 / CPU_HZ as f64
+    );
+    let mut g = c.benchmark_group("emu");
+    g.sample_size(20);
+    g.bench_function("boot_to_ready", |b| b.iter(|| boot(&mut flash)));
+    g.finish();
+}
+
+fn plan_blinky(c: &mut Criterion) {
+    let budget = Budget {
+        max_instructions: 10_000_000,
+        virtual_time: Duration::from_secs(6),
+        wall_timeout: Duration::from_secs(60),
+    };
+    let image = guest("blinky.c");
+    let mut g = c.benchmark_group("plan_blinky");
+    g.sample_size(10);
+    let boards: [(&str, Box<dyn Target>); 2] = [
+        ("emu", Box::new(EmuTarget::new())),
+        ("sim", Box::new(SimTarget::new())),
+    ];
+    for (kind, mut t) in boards {
+        g.bench_function(kind, |b| {
+            b.iter(|| {
+                t.load(&image).expect("loads");
+                let r = t.run(&budget).expect("runs");
+                assert_eq!(r.end, RunEnd::Halted);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn firmware_benches(c: &mut Criterion) {
+    let Some(elf) = firmware_elf() else { return };
+    boot_to_ready(c, &elf);
+    plan_blinky(c);
+}
+
+criterion_group!(benches, bench, firmware_benches);
 criterion_main!(benches);
