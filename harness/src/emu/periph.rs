@@ -914,14 +914,18 @@ impl Periph {
     /// Busy-poll fast-forward: if a read of `addr` would be a USART ISR read repeating the
     /// previous peripheral access (a tight polling loop, nothing else touched in between) while
     /// that USART's transmitter is busy, the cycle at which its next TX flag (TXE, then TC)
-    /// sets. The caller may advance the clock there (bounded by [`Periph::next_event`]) before
+    /// sets, or its next received byte completes (RXNE) if that comes first. The caller may advance the clock there (bounded by [`Periph::next_event`]) before
     /// the read: the loop would only spin until then. Deterministic: depends on board state
     /// only.
     pub fn tx_poll_wake(&self, addr: u32) -> Option<u64> {
         let n = Self::usart_index(addr)?;
-        (addr & !3 == self.last_access && addr & 0x3FF == EmuUsart::ISR)
-            .then(|| self.usart[n].next_tx_change(self.cycles))
-            .flatten()
+        if addr & !3 != self.last_access || addr & 0x3FF != EmuUsart::ISR {
+            return None;
+        }
+        let u = &self.usart[n];
+        let wake = u.next_tx_change(self.cycles)?;
+        // The loop would also see RXNE rise when the next received byte completes.
+        Some(u.rx_line.next_due().map_or(wake, |rx| wake.min(rx)))
     }
 
     /// The next cycle after now at which a timer or transmitter event can pend an exception or
@@ -1406,13 +1410,21 @@ mod tests {
         p.cycles = 14_760;
         p.read(isr, 4);
         assert_eq!(p.tx_poll_wake(isr), None, "idle transmitter");
+        // A byte being received completes before TC: the poll wakes for its RXNE.
+        p.write(USART1_BASE + 0x28, 4, 3);
+        p.usart[0].receive(b"x", 14_760 - 10_000);
+        p.read(isr, 4);
+        assert_eq!(p.tx_poll_wake(isr), Some(14_760 + 4_760), "RX ends first");
+        p.cycles = 2 * 14_760;
+        p.read(isr, 4);
+        p.read(USART1_BASE + 0x24, 4);
         // With TCIE the frame end is a timed event that bounds skipping and sleeping.
         assert_eq!(p.next_event(), u64::MAX);
         p.write(USART1_BASE, 4, 0xD | 1 << 6);
         p.write(USART1_BASE + 0x28, 4, 2);
-        assert_eq!(p.next_event(), 2 * 14_760);
+        assert_eq!(p.next_event(), 3 * 14_760);
         assert!(!p.usart[0].irq(p.cycles));
-        assert!(p.usart[0].irq(2 * 14_760));
+        assert!(p.usart[0].irq(3 * 14_760));
     }
 
     #[test]
