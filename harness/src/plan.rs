@@ -547,47 +547,19 @@ impl RawPlan {
                 Some(re)
             }
         };
-        let console = self
-            .console
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.validate()
-                    .map_err(|(f, m)| invalid(format!("console[{i}]{f}"), m))
-            })
-            .collect::<Result<_, _>>()?;
-        let registers = self
-            .register
-            .into_iter()
-            .enumerate()
-            .map(|(i, r)| {
-                r.validate()
-                    .map_err(|(f, m)| invalid(format!("register[{i}]{f}"), m))
-            })
-            .collect::<Result<_, _>>()?;
+        let console =
+            entries("console", self.console, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
+        let registers =
+            entries("register", self.register, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
         let vm = self
             .vm
             .unwrap_or_default()
             .validate()
             .map_err(|(f, m)| invalid(f, m))?;
-        let timing = self
-            .timing
-            .into_iter()
-            .enumerate()
-            .map(|(i, t)| {
-                t.validate()
-                    .map_err(|(f, m)| invalid(format!("timing[{i}]{f}"), m))
-            })
-            .collect::<Result<_, _>>()?;
-        let transcript = self
-            .transcript
-            .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                c.validate()
-                    .map_err(|(f, m)| invalid(format!("transcript[{i}]{f}"), m))
-            })
-            .collect::<Result<_, _>>()?;
+        let timing =
+            entries("timing", self.timing, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
+        let transcript = entries("transcript", self.transcript, |r| r.validate())
+            .map_err(|(f, m)| invalid(f, m))?;
         let inject = self
             .inject
             .map(RawInject::validate)
@@ -739,6 +711,19 @@ impl RawPlan {
 
 /// A validation failure: (field suffix or full field, message).
 type FieldError = (String, String);
+
+/// Validates each entry of the array of tables `key` (`[[key]]`); an error's field is prefixed
+/// with `key[i]`.
+fn entries<R, T>(
+    key: &str,
+    raw: Vec<R>,
+    validate: impl Fn(R) -> Result<T, FieldError>,
+) -> Result<Vec<T>, FieldError> {
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, r)| validate(r).map_err(|(f, m)| (format!("{key}[{i}]{f}"), m)))
+        .collect()
+}
 
 impl RawBudget {
     fn validate(self) -> Result<Budget, FieldError> {

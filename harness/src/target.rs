@@ -133,6 +133,17 @@ pub enum TargetError {
     Unsupported(String),
 }
 
+/// Ok when no bootloader session holds the board's flash, else the `Board` error of an
+/// operation that needs it while the bootloader serves `port` (a board's `require_running`).
+pub fn require_no_bootloader(port: Option<&str>) -> Result<(), TargetError> {
+    match port {
+        Some(port) => Err(TargetError::Board(format!(
+            "the board is in its bootloader on {port} (reboot first)"
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// One board that runs guest programs.
 pub trait Target: Send {
     /// Kind and id of this board.

@@ -202,13 +202,7 @@ impl EmuTarget {
 
     /// `Board` error for operations that need the flash while the bootloader session holds it.
     fn require_running(&self) -> Result<(), TargetError> {
-        match &self.session {
-            Some(s) => Err(TargetError::Board(format!(
-                "the board is in its bootloader on {} (reboot first)",
-                s.path()
-            ))),
-            None => Ok(()),
-        }
+        crate::target::require_no_bootloader(self.session.as_ref().map(|x| x.path()))
     }
 
     /// Writes the firmware into flash; returns the ELF's bytes (`None` for a raw image).

@@ -78,13 +78,7 @@ impl SimTarget {
 
     /// `Board` error for operations that need the flash while the bootloader holds it.
     fn require_running(&self) -> Result<(), TargetError> {
-        match &self.link {
-            Some(link) => Err(TargetError::Board(format!(
-                "the board is in its bootloader on {} (reboot first)",
-                link.path()
-            ))),
-            None => Ok(()),
-        }
+        crate::target::require_no_bootloader(self.link.as_ref().map(|x| x.path()))
     }
 
     /// The board (registers, clock, console, edges) as left by the last run.
