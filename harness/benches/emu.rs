@@ -2,6 +2,9 @@
 //!
 //! - `tight_loop_3M_instructions`: Cortex-M4 MIPS on 1 M iterations of `adds r0, #1; cmp r0,
 //!   r1; bne loop` (throughput in guest Thumb instructions, "elements", per second);
+//! - `mpu_switch_10k`: 10 000 round trips between two MPU configurations (as the firmware's
+//!   guest/firmware switch: MPU_CTRL = ENABLE, a store, MPU_CTRL = ENABLE | PRIVDEFENA), each
+//!   of which changes unicorn page permissions (throughput in round trips per second);
 //! - `boot_to_ready`: the firmware ELF from reset to the end of its `guest: running` line on
 //!   USART1 (the guest's start); the board time of that moment is printed (deterministic);
 //! - `plan_blinky` on `emu` and on `sim`: one whole run of `test-plans/programs/blinky.c`
@@ -24,34 +27,51 @@ use cockpit_harness::target::{Budget, RunEnd, Target};
 
 /// `movw r0,#0; movw/movt r1,#N; loop: adds r0,#1; cmp r0,r1; bne loop; movs r0,#0x18;
 /// movw/movt r1,#0x20026; bkpt 0xab` with N = 1_000_000 (0x000F_4240).
-fn program() -> Vec<u8> {
-    let mut img = vec![0xFF; 0x200];
-    img[..4].copy_from_slice(&0x2001_8000u32.to_le_bytes());
-    img[4..8].copy_from_slice(&0x0800_0101u32.to_le_bytes());
+const TIGHT_LOOP: &[u8] = &[
     // movw r1, #0x4240 = 44 f2 40 21; movt r1, #0x000f = c0 f2 0f 01.
-    let code: &[u8] = &[
-        0x40, 0xf2, 0x00, 0x00, 0x44, 0xf2, 0x40, 0x21, 0xc0, 0xf2, 0x0f, 0x01, 0x01, 0x30, 0x88,
-        0x42, 0xfc, 0xd1, 0x18, 0x20, 0x40, 0xf2, 0x26, 0x01, 0xc0, 0xf2, 0x02, 0x01, 0xab, 0xbe,
-    ];
-    img[0x100..0x100 + code.len()].copy_from_slice(code);
-    img
+    0x40, 0xf2, 0x00, 0x00, 0x44, 0xf2, 0x40, 0x21, 0xc0, 0xf2, 0x0f, 0x01, 0x01, 0x30, 0x88, 0x42,
+    0xfc, 0xd1, 0x18, 0x20, 0x40, 0xf2, 0x26, 0x01, 0xc0, 0xf2, 0x02, 0x01, 0xab, 0xbe,
+];
+
+/// `mpu(0, 0x0800_0000, RO | 512 KiB | EN); mpu(1, 0x2000_0000, XN | RW | 128 KiB | EN);
+/// li r4, MPU_CTRL; li r5, 0x2000_0100; li r6, 10000; ctrl = 5; loop: ctrl = 1 (str r1, [r4];
+/// dsb; isb); str r6, [r5]; ctrl = 5; subs r6, #1; bne loop; SYS_EXIT` (assembled with
+/// llvm-mc; `li` = movw/movt, `mpu(n, rbar, rasr)` = stores to MPU_RBAR (with VALID) and
+/// MPU_RASR).
+const MPU_SWITCH: &str = "4ef69c50cef2000040f21001c0f60001016040f22501c0f2006141604ef69c50cef2000040f21101c2f20001016040f22101c1f2003141604ef69454cef2000440f20015c2f2000542f21076c0f2000605212160bff34f8fbff36f8f01212160bff34f8fbff36f8f2e6005212160bff34f8fbff36f8f013ef0d1182040f22601c0f20201abbe";
+
+/// 512 KiB of erased flash with a vector table (SP = 0x2001_8000, reset = 0x0800_0101) and
+/// `code` at 0x100.
+fn flash_with(code: &[u8]) -> Box<[u8]> {
+    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
+    flash[..4].copy_from_slice(&0x2001_8000u32.to_le_bytes());
+    flash[4..8].copy_from_slice(&0x0800_0101u32.to_le_bytes());
+    flash[0x100..0x100 + code.len()].copy_from_slice(code);
+    flash
 }
 
 fn bench(c: &mut Criterion) {
-    let img = program();
-    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
-    flash[..img.len()].copy_from_slice(&img);
+    let switch: Vec<u8> = (0..MPU_SWITCH.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&MPU_SWITCH[i..i + 2], 16).unwrap())
+        .collect();
     let mut g = c.benchmark_group("emu");
-    g.throughput(Throughput::Elements(3_000_000));
     g.sample_size(20);
-    g.bench_function("tight_loop_3M_instructions", |b| {
-        // SAFETY: `flash` outlives every `Mcu` made here.
-        let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
-        b.iter(|| {
-            mcu.reset_core().unwrap();
-            assert_eq!(mcu.run(u64::MAX / 2, |_| false), Stop::Exit(0x20026));
+    for (name, code, elements) in [
+        ("tight_loop_3M_instructions", TIGHT_LOOP, 3_000_000),
+        ("mpu_switch_10k", &switch[..], 10_000),
+    ] {
+        let mut flash = flash_with(code);
+        g.throughput(Throughput::Elements(elements));
+        g.bench_function(name, |b| {
+            // SAFETY: `flash` outlives every `Mcu` made here.
+            let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
+            b.iter(|| {
+                mcu.reset_core().unwrap();
+                assert_eq!(mcu.run(u64::MAX / 2, |_| false), Stop::Exit(0x20026));
+            });
         });
-    });
+    }
     g.finish();
 }
 

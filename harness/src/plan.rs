@@ -127,7 +127,7 @@ impl Inject {
 /// and match every given key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FaultRecordCheck {
-    /// `kind`: `HARDFAULT` or `PANIC`.
+    /// `kind`: `HARDFAULT`, `PANIC` or `MEMMANAGE` (an MPU violation).
     pub kind: Option<FaultKind>,
     /// `pc = "firmware"`: the stacked PC lies in the firmware's flash region
     /// (`0x0800_0000` up to the program bank).
@@ -946,13 +946,15 @@ impl RawFaultRecord {
         let kind = match self.kind.as_deref() {
             None => None,
             Some(k) => Some(
-                [FaultKind::HardFault, FaultKind::Panic]
+                [FaultKind::HardFault, FaultKind::Panic, FaultKind::MemManage]
                     .into_iter()
                     .find(|f| f.name().eq_ignore_ascii_case(k))
                     .ok_or_else(|| {
                         (
                             ".kind".to_string(),
-                            format!("unknown fault kind {k:?} (known: HARDFAULT, PANIC)"),
+                            format!(
+                                "unknown fault kind {k:?} (known: HARDFAULT, PANIC, MEMMANAGE)"
+                            ),
                         )
                     })?,
             ),

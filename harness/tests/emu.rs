@@ -208,3 +208,129 @@ fn usart_tx_is_paced_at_the_line_rate_and_polling_fast_forwards() {
     );
     drop(mcu);
 }
+
+// MPU (ARMv7-M PMSAv7). Programs assembled with llvm-mc as above; `li rN, v` below is
+// `movw rN, #lo16; movt rN, #hi16`, and `mpu(n, rbar, rasr)` is `li r0, MPU_RBAR; li r1,
+// rbar | VALID | n; str r1, [r0]; li r1, rasr; str r1, [r0, #4]`; `ctrl(v)` is `li r0, MPU_CTRL;
+// movs r1, #v; str r1, [r0]; dsb; isb`.
+
+/// `li r0, SHCSR; li r1, MEMFAULTENA; str r1, [r0]`.
+const MEMFAULTENA: &str = "4ef62450cef2000040f20001c0f201010160";
+/// HardFault handler at 0x300: `li r2, GPIOC.ODR; movs r3, #1; str r3, [r2]; bkpt #3` (the
+/// store shows that the MPU does not apply in HardFault).
+const HARDFAULT: &str = "40f61402c4f600020123136003be";
+/// MemManage handler at 0x310: `bkpt #4`.
+const MEMMANAGE: &str = "04be";
+/// SVCall handler at 0x320: `bx lr`.
+const SVCALL: &str = "7047";
+
+/// A flash image: vector table (SP = 0x2001_8000, reset = 0x0800_0101, HardFault, MemManage,
+/// SVCall), `main` at 0x100 followed by `b .`, the handlers at 0x300/0x310/0x320.
+fn mpu_image(main: &str) -> Vec<u8> {
+    let mut img = image(&format!("{main}fee7"), "");
+    for (vector, handler, code) in [
+        (3, 0x300, HARDFAULT),
+        (4, 0x310, MEMMANAGE),
+        (11, 0x320, SVCALL),
+    ] {
+        img[4 * vector..4 * vector + 4]
+            .copy_from_slice(&(0x0800_0001u32 + handler as u32).to_le_bytes());
+        let c = hex(code);
+        img[handler..handler + c.len()].copy_from_slice(&c);
+    }
+    img
+}
+
+/// Runs `img` to its breakpoint; returns the breakpoint number and the MCU's words at `addrs`.
+fn mpu_run(img: &[u8], addrs: &[u32]) -> (Stop, Vec<u32>) {
+    let mut flash = vec![0xFF; 512 * 1024].into_boxed_slice();
+    flash[..img.len()].copy_from_slice(img);
+    // SAFETY: `flash` outlives `mcu`.
+    let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.unwrap();
+    mcu.reset_core().unwrap();
+    let stop = mcu.run(10_000_000, |_| false);
+    let words = addrs.iter().map(|&a| mcu.read_u32(a).unwrap()).collect();
+    drop(mcu);
+    (stop, words)
+}
+
+const CFSR: u32 = 0xE000_ED28;
+const HFSR: u32 = 0xE000_ED2C;
+const MMFAR: u32 = 0xE000_ED34;
+const GPIOC_ODR: u32 = 0x4800_0814;
+
+/// Region 0 = 32 B no-access at 0x2000_0100 (PRIVDEFENA: default map elsewhere):
+/// `mpu(0, 0x2000_0100, XN | AP 000 | 32 B | EN); ctrl(ENABLE | PRIVDEFENA); li r2, 0x2000_0120;
+/// li r3, 0x600D; str r3, [r2]; li r2, 0x2000_0104; str r3, [r2]`.
+const PARTIAL: &str = "4ef69c50cef2000040f21011c2f20001016040f20901c1f2000141604ef69450cef2000005210160bff34f8fbff36f8f40f22012c2f2000246f20d03c0f20003136040f20412c2f200021360";
+
+#[test]
+fn mpu_violation_escalates_to_hardfault_and_spares_the_rest_of_the_page() {
+    let (stop, w) = mpu_run(
+        &mpu_image(PARTIAL),
+        &[0x2000_0120, 0x2000_0104, CFSR, HFSR, MMFAR, GPIOC_ODR],
+    );
+    assert_eq!(stop, Stop::Breakpoint(3), "HardFault (MemManage disabled)");
+    assert_eq!(w[0], 0x600D, "the store next to the region landed");
+    assert_eq!(w[1], 0, "the store into the region did not");
+    assert_eq!(w[2], 0x82, "CFSR: MMARVALID | DACCVIOL");
+    assert_eq!(w[3], 1 << 30, "HFSR.FORCED");
+    assert_eq!(w[4], 0x2000_0104, "MMFAR");
+    assert_eq!(w[5], 1, "the HardFault handler ran with the MPU off");
+}
+
+#[test]
+fn mpu_violation_takes_memmanage_when_enabled() {
+    let (stop, w) = mpu_run(
+        &mpu_image(&format!("{MEMFAULTENA}{PARTIAL}")),
+        &[0x2000_0104, CFSR, HFSR, MMFAR],
+    );
+    assert_eq!(stop, Stop::Breakpoint(4), "MemManage");
+    assert_eq!(w, [0, 0x82, 0, 0x2000_0104]);
+}
+
+/// Without PRIVDEFENA only the regions are accessible: `mpu(0, 0x0800_0000, AP 110 (RO) |
+/// 512 KiB | EN); mpu(1, 0x2000_0000, XN | AP 011 | 128 KiB | EN); ctrl(ENABLE); li r2,
+/// 0x2000_0200; movs r3, #0x40; str r3, [r2]; li r2, GPIOC.ODR; str r3, [r2]`.
+const PERIPH: &str = "4ef69c50cef2000040f21001c0f60001016040f22501c0f2006141604ef69c50cef2000040f21101c2f20001016040f22101c1f2003141604ef69450cef2000001210160bff34f8fbff36f8f40f20022c2f200024023136040f61402c4f600021360";
+
+#[test]
+fn mpu_without_privdefena_blocks_peripherals() {
+    let (stop, w) = mpu_run(&mpu_image(PERIPH), &[0x2000_0200, CFSR, MMFAR, GPIOC_ODR]);
+    assert_eq!(stop, Stop::Breakpoint(3));
+    assert_eq!(w[0], 0x40, "SRAM region writable");
+    assert_eq!(w[1], 0x82);
+    assert_eq!(w[2], GPIOC_ODR, "MMFAR");
+    assert_eq!(
+        w[3], 1,
+        "ODR: only the handler's store (not the 0x40 from thread mode)"
+    );
+}
+
+/// Privileged-only region, then thread mode drops privilege (entered through an SVC return):
+/// `MEMFAULTENA; mpu(0, flash RO); mpu(1, 0x2000_0000 128 KiB RW/RW XN); mpu(2, 0x2000_0000,
+/// XN | AP 001 (RW/none) | 1 KiB | EN); ctrl(ENABLE); li r2, 0x2000_0000; movs r3, #7; str r3,
+/// [r2]; movs r0, #1; msr CONTROL, r0; isb; svc #0; ldr r4, [r2, #4]`.
+const UNPRIV: &str = "4ef62450cef2000040f20001c0f2010101604ef69c50cef2000040f21001c0f60001016040f22501c0f2006141604ef69c50cef2000040f21101c2f20001016040f22101c1f2003141604ef69c50cef2000040f21201c2f20001016040f21301c1f2001141604ef69450cef2000001210160bff34f8fbff36f8f40f20002c2f2000207231360012080f31488bff36f8f00df5468";
+
+#[test]
+fn mpu_checks_unprivileged_thread_mode() {
+    let (stop, w) = mpu_run(&mpu_image(UNPRIV), &[0x2000_0000, CFSR, MMFAR]);
+    assert_eq!(stop, Stop::Breakpoint(4), "MemManage");
+    assert_eq!(
+        w,
+        [7, 0x82, 0x2000_0004],
+        "privileged store ok, unprivileged load refused"
+    );
+}
+
+/// Execute from an XN region: `mpu(0, 0x2000_0000, XN | RW | 128 KiB | EN); ctrl(ENABLE |
+/// PRIVDEFENA); li r0, 0x2000_0201; bx r0`.
+const XN_FETCH: &str = "4ef69c50cef2000040f21001c2f20001016040f22101c1f2003141604ef69450cef2000005210160bff34f8fbff36f8f40f20120c2f200000047";
+
+#[test]
+fn mpu_xn_faults_instruction_fetch() {
+    let (stop, w) = mpu_run(&mpu_image(XN_FETCH), &[CFSR, MMFAR]);
+    assert_eq!(stop, Stop::Breakpoint(3));
+    assert_eq!(w, [0x01, 0], "CFSR.IACCVIOL, no MMFAR");
+}

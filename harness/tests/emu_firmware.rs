@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use cockpit_harness::emu::{EmuTarget, Firmware};
+use cockpit_harness::emu::{EmuTarget, Firmware, Mcu, Stop};
 use cockpit_harness::target::{Budget, Target};
 
 fn elf() -> Option<Firmware> {
@@ -280,4 +280,68 @@ fn firmware_bootloader_keeps_bytes_that_arrive_while_it_answers() {
     drop(client);
     t.reboot().expect("reboot");
     assert_eq!(r.outcome, Outcome::Pass, "{}", r.message);
+}
+
+/// `!CKPT:MPU` (test command, bootloader console): a write to the fail-safe record from
+/// inside the MPU's guest configuration, as an interpreter bug driven by guest input would do.
+/// The MPU must stop it (HardFault, escalated from the MPU violation), the fault record must
+/// name it (kind MEMMANAGE, CFSR = DACCVIOL | MMARVALID, MMFAR = the record's address), the
+/// record must keep its contents, and the firmware must come back Degraded.
+#[test]
+fn mpu_stops_a_guest_configuration_write_to_the_failsafe_record() {
+    let Some(Firmware::Elf(path)) = elf() else {
+        return;
+    };
+    let mut flash = vec![0xFF; cockpit_hypervisor::FLASH_SIZE].into_boxed_slice();
+    let hv = (cockpit_hypervisor::PROGRAM_BANK_ADDR - cockpit_hypervisor::FLASH_BASE) as usize;
+    let elf = std::fs::read(&path).expect("ELF readable");
+    cockpit_harness::emu::target::load_elf("firmware", &elf, &mut flash[..hv]).expect("ELF loads");
+    // SAFETY: `flash` outlives `mcu`.
+    let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }.expect("emulator");
+    mcu.periph_mut().idle_polls = 100_000;
+    mcu.reset_core().expect("reset");
+    let second = cockpit_harness::emu::periph::CPU_HZ;
+    assert_eq!(
+        mcu.run(second, |_| false),
+        Stop::Idle,
+        "boots into the bootloader"
+    );
+    let now = mcu.periph().cycles;
+    mcu.periph_mut().usart[0].receive(b"!CKPT:MPU\n", now);
+    let stop = mcu.run(second, |_| false);
+    let transcript = String::from_utf8_lossy(&mcu.periph().usart[0].tx).into_owned();
+    eprintln!("{stop:?}\n{transcript}");
+    assert_eq!(stop, Stop::Idle, "back in the bootloader after one reset");
+    assert_eq!(mcu.core().resets.len(), 1);
+    let fault_line = transcript
+        .lines()
+        .find(|l| l.starts_with("FAULT "))
+        .expect("fault record reported at the second boot");
+    assert!(
+        fault_line.starts_with("FAULT MEMMANAGE #1:")
+            && fault_line.contains("cfsr=0x00000082")
+            && fault_line.contains("hfsr=0x40000000")
+            && fault_line.contains("mmfar=0x20000080"),
+        "{fault_line}"
+    );
+    assert!(
+        transcript.contains("state=DEGRADED reason=fault"),
+        "{transcript}"
+    );
+    use cockpit_hypervisor::failsafe::{BOOT_ADDR, BootRecord, State};
+    use cockpit_hypervisor::fault::{FAULT_ADDR, FaultKind, FaultRecord};
+    let words = |addr: u32| -> [u32; 16] {
+        std::array::from_fn(|i| mcu.read_u32(addr + 4 * i as u32).expect("SRAM"))
+    };
+    let fault = FaultRecord::from_words(&words(FAULT_ADDR)).expect("valid fault record");
+    assert_eq!(fault.kind, FaultKind::MemManage);
+    assert_eq!(
+        (fault.cfsr, fault.mmfar),
+        (0x82, BOOT_ADDR),
+        "DACCVIOL|MMARVALID"
+    );
+    // The fail-safe record is intact (magic, checksum) and counts both boots.
+    let boot: [u32; 8] = words(BOOT_ADDR)[..8].try_into().expect("8 words");
+    let rec = BootRecord::from_words(&boot).expect("valid fail-safe record");
+    assert_eq!((rec.state, rec.boots), (State::Degraded, 2), "{rec:?}");
 }

@@ -8,7 +8,7 @@
 //! | Word | Off | Field |
 //! |---:|---:|---|
 //! | 0 | 0x00 | MAGIC [`FAULT_MAGIC`] |
-//! | 1 | 0x04 | KIND: 1 HardFault, 2 panic; bit 8 = ACKED (reported at a boot) |
+//! | 1 | 0x04 | KIND: 1 HardFault, 2 panic, 3 MPU violation (a HardFault with CFSR.MMFSR ≠ 0: MemManage escalated); bit 8 = ACKED (reported at a boot) |
 //! | 2–9 | 0x08–0x24 | stacked R0, R1, R2, R3, R12, LR, PC, xPSR (panic: R0 = source line, rest 0) |
 //! | 10 | 0x28 | CFSR (`0xE000_ED28`) |
 //! | 11 | 0x2C | HFSR (`0xE000_ED2C`) |
@@ -38,6 +38,9 @@ pub enum FaultKind {
     HardFault,
     /// The panic handler (R0 = source line).
     Panic,
+    /// The HardFault handler for an MPU violation (MemManage escalated: CFSR.MMFSR ≠ 0, MMFAR
+    /// valid when CFSR.MMARVALID).
+    MemManage,
     /// A KIND value this version does not know.
     Unknown(u8),
 }
@@ -48,6 +51,7 @@ impl FaultKind {
         match self {
             FaultKind::HardFault => 1,
             FaultKind::Panic => 2,
+            FaultKind::MemManage => 3,
             FaultKind::Unknown(c) => c as u32,
         }
     }
@@ -57,15 +61,27 @@ impl FaultKind {
         match code {
             1 => FaultKind::HardFault,
             2 => FaultKind::Panic,
+            3 => FaultKind::MemManage,
             c => FaultKind::Unknown(c),
         }
     }
 
-    /// Console and plan name: `HARDFAULT`, `PANIC`, `UNKNOWN`.
+    /// The kind a HardFault handler records for this CFSR: [`FaultKind::MemManage`] when any
+    /// MMFSR bit (7:0) is set, else [`FaultKind::HardFault`].
+    pub const fn of_hardfault(cfsr: u32) -> FaultKind {
+        if cfsr & 0xFF != 0 {
+            FaultKind::MemManage
+        } else {
+            FaultKind::HardFault
+        }
+    }
+
+    /// Console and plan name: `HARDFAULT`, `PANIC`, `MEMMANAGE`, `UNKNOWN`.
     pub const fn name(self) -> &'static str {
         match self {
             FaultKind::HardFault => "HARDFAULT",
             FaultKind::Panic => "PANIC",
+            FaultKind::MemManage => "MEMMANAGE",
             FaultKind::Unknown(_) => "UNKNOWN",
         }
     }
@@ -263,6 +279,25 @@ mod tests {
         bad[8] ^= 1;
         assert_eq!(FaultRecord::from_words(&bad), None, "checksum");
         assert_eq!(FaultRecord::from_words(&[0; WORDS]), None, "no magic");
+    }
+
+    #[test]
+    fn mpu_violations_are_their_own_kind() {
+        let dacc = bit_named(&CFSR_BITS, "DACCVIOL").unwrap() | 1 << 7;
+        assert_eq!(FaultKind::of_hardfault(dacc), FaultKind::MemManage);
+        assert_eq!(FaultKind::of_hardfault(1), FaultKind::MemManage, "IACCVIOL");
+        assert_eq!(FaultKind::of_hardfault(1 << 16), FaultKind::HardFault);
+        let r = FaultRecord {
+            kind: FaultKind::MemManage,
+            cfsr: dacc,
+            mmfar: 0x2000_0080,
+            ..sample()
+        };
+        assert_eq!(FaultRecord::from_words(&r.to_words()), Some(r));
+        let s = r.to_string();
+        assert!(s.starts_with("MEMMANAGE #1:"), "{s}");
+        assert!(s.contains("cfsr=0x00000082 (DACCVIOL|MMARVALID)"), "{s}");
+        assert!(s.contains("mmfar=0x20000080"), "{s}");
     }
 
     #[test]

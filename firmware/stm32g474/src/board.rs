@@ -6,6 +6,9 @@
 //! OSPEEDR = 00; an output is driven low through BSRR before MODER turns it into an output;
 //! writes through BSRR (set = bit, reset = bit + 16), reads from IDR.
 //!
+//! Every [`Board`] method runs in the firmware MPU configuration ([`mpu::firmware`]): the run
+//! loop calls them from inside the guest configuration.
+//!
 //! Not on this board yet: timer PWM and the ADC. `analog_write` drives the pin high for duty
 //! ≥ 128, low otherwise; `analog_read` returns 0 or 4095 from the digital input level.
 
@@ -15,7 +18,7 @@ use cockpit_hypervisor::telemetry::TelemetryRecord;
 use cockpit_hypervisor::{Board, Pin, PinMode};
 use cockpit_vm::HostError;
 
-use crate::{pac, time, uart, watchdog};
+use crate::{mpu, pac, time, uart, watchdog};
 
 /// Millisecond time (low 32 bits) of the guest's last HAL call: the run loop's liveness signal
 /// for the watchdog (see `main.rs`).
@@ -41,7 +44,8 @@ pub fn configure(pin: Pin, mode: PinMode) {
     let rcc = unsafe { &*pac::RCC::PTR };
     let en = 1u32 << pin.port().0;
     if rcc.ahb2enr().read().bits() & en == 0 {
-        rcc.ahb2enr().modify(|r, w| unsafe { w.bits(r.bits() | en) });
+        rcc.ahb2enr()
+            .modify(|r, w| unsafe { w.bits(r.bits() | en) });
         let _ = rcc.ahb2enr().read().bits();
     }
     let g = port(pin);
@@ -54,13 +58,17 @@ pub fn configure(pin: Pin, mode: PinMode) {
         PinMode::InputPulldown => (0b00, 0b10),
     };
     // SAFETY (bits writes): 2-bit fields with valid encodings; BSRR is write-only set/reset.
-    g.pupdr().modify(|r, w| unsafe { w.bits((r.bits() & !two) | (pupd << (2 * b))) });
+    g.pupdr()
+        .modify(|r, w| unsafe { w.bits((r.bits() & !two) | (pupd << (2 * b))) });
     if mode == PinMode::Output {
-        g.otyper().modify(|r, w| unsafe { w.bits(r.bits() & !(1 << b)) });
-        g.ospeedr().modify(|r, w| unsafe { w.bits(r.bits() & !two) });
+        g.otyper()
+            .modify(|r, w| unsafe { w.bits(r.bits() & !(1 << b)) });
+        g.ospeedr()
+            .modify(|r, w| unsafe { w.bits(r.bits() & !two) });
         g.bsrr().write(|w| unsafe { w.bits(1 << (b + 16)) });
     }
-    g.moder().modify(|r, w| unsafe { w.bits((r.bits() & !two) | (moder << (2 * b))) });
+    g.moder()
+        .modify(|r, w| unsafe { w.bits((r.bits() & !two) | (moder << (2 * b))) });
 }
 
 /// Drives a pin through BSRR.
@@ -89,48 +97,62 @@ impl G4Board {
 
 impl Board for G4Board {
     fn pin_mode(&mut self, pin: Pin, mode: PinMode) -> Result<(), HostError> {
-        touch();
-        configure(pin, mode);
+        mpu::firmware(|| {
+            touch();
+            configure(pin, mode);
+        });
         Ok(())
     }
 
     fn digital_write(&mut self, pin: Pin, high: bool) -> Result<(), HostError> {
-        touch();
-        write_pin(pin, high);
+        mpu::firmware(|| {
+            touch();
+            write_pin(pin, high);
+        });
         Ok(())
     }
 
     fn digital_read(&mut self, pin: Pin) -> Result<bool, HostError> {
-        touch();
-        Ok(read_pin(pin))
+        mpu::firmware(|| {
+            touch();
+            Ok(read_pin(pin))
+        })
     }
 
     fn analog_write(&mut self, pin: Pin, duty: u8) -> Result<(), HostError> {
-        touch();
-        write_pin(pin, duty >= 128);
+        mpu::firmware(|| {
+            touch();
+            write_pin(pin, duty >= 128);
+        });
         Ok(())
     }
 
     fn analog_read(&mut self, pin: Pin) -> Result<u16, HostError> {
-        touch();
-        Ok(if read_pin(pin) { 4095 } else { 0 })
+        mpu::firmware(|| {
+            touch();
+            Ok(if read_pin(pin) { 4095 } else { 0 })
+        })
     }
 
     fn console_write(&mut self, bytes: &[u8]) -> Result<(), HostError> {
-        touch();
-        uart::write(bytes);
+        mpu::firmware(|| {
+            touch();
+            uart::write(bytes);
+        });
         Ok(())
     }
 
     fn now_us(&self) -> u64 {
-        touch();
-        time::now_us()
+        mpu::firmware(|| {
+            touch();
+            time::now_us()
+        })
     }
 
     /// The run loop's deadline checks are not guest activity: no `touch`, or a hung guest
     /// under a harness time budget would keep the watchdog fed.
     fn clock_us(&self) -> u64 {
-        time::now_us()
+        mpu::firmware(time::now_us)
     }
 
     fn delay_us(&mut self, us: u64) {
@@ -138,20 +160,22 @@ impl Board for G4Board {
         // remains — the core stops instead of spinning (power; the emu board skips the idle
         // cycles) — then finish the sub-ms remainder on CYCCNT. SysTick always wakes the core
         // within 1 ms, so the sleep never overshoots `end`.
-        let end = time::now_us().saturating_add(us);
-        loop {
-            // A guest waiting in delay() is alive: keep the watchdog fed.
+        mpu::firmware(|| {
+            let end = time::now_us().saturating_add(us);
+            loop {
+                // A guest waiting in delay() is alive: keep the watchdog fed.
+                touch();
+                watchdog::feed();
+                let now = time::now_us();
+                if now >= end {
+                    break;
+                }
+                if end - now > 1_000 {
+                    cortex_m::asm::wfi();
+                }
+            }
             touch();
-            watchdog::feed();
-            let now = time::now_us();
-            if now >= end {
-                break;
-            }
-            if end - now > 1_000 {
-                cortex_m::asm::wfi();
-            }
-        }
-        touch();
+        });
     }
 
     fn account_cycles(&mut self, _cycles: u64) {
@@ -159,10 +183,10 @@ impl Board for G4Board {
     }
 
     fn publish_telemetry(&mut self, record: &TelemetryRecord) {
-        crate::records::publish_telemetry(record);
+        mpu::firmware(|| crate::records::publish_telemetry(record));
     }
 
     fn publish_vm_snapshot(&mut self, snapshot: &cockpit_hypervisor::VmSnapshot) {
-        crate::records::publish_vm_snapshot(snapshot);
+        mpu::firmware(|| crate::records::publish_vm_snapshot(snapshot));
     }
 }

@@ -89,7 +89,10 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
     let _ = rcc.apb1enr1().read().bits(); // RM0440 §7.2.17: delay after enabling a clock
     pwr.cr1()
         .modify(|r, w| unsafe { w.bits((r.bits() & !PWR_CR1_VOS_MASK) | PWR_CR1_VOS_RANGE1) });
-    wait(|| pwr.sr2().read().bits() & PWR_SR2_VOSF == 0, READY_TIMEOUT);
+    wait(
+        || pwr.sr2().read().bits() & PWR_SR2_VOSF == 0,
+        READY_TIMEOUT,
+    );
 
     // 2. Flash wait states before the clock goes up.
     flash.acr().modify(|r, w| unsafe {
@@ -101,7 +104,8 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
     );
 
     // 3. Oscillator: HSE, else HSI16.
-    rcc.cr().modify(|r, w| unsafe { w.bits(r.bits() | CR_HSEON) });
+    rcc.cr()
+        .modify(|r, w| unsafe { w.bits(r.bits() | CR_HSEON) });
     let source = if wait(|| rcc.cr().read().bits() & CR_HSERDY != 0, HSE_TIMEOUT) {
         ClockSource::Hse
     } else {
@@ -112,7 +116,8 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
     };
 
     // 4. PLL: off, configure, on.
-    rcc.cr().modify(|r, w| unsafe { w.bits(r.bits() & !CR_PLLON) });
+    rcc.cr()
+        .modify(|r, w| unsafe { w.bits(r.bits() & !CR_PLLON) });
     wait(|| rcc.cr().read().bits() & CR_PLLRDY == 0, READY_TIMEOUT);
     // PLL settings and their RM0440 limits are `const`-checked in cockpit_hypervisor::clocks.
     let pllcfgr = match source {
@@ -120,13 +125,16 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
         ClockSource::Hsi16 => hv::PLL_HSI16.pllcfgr(),
     };
     rcc.pllcfgr().write(|w| unsafe { w.bits(pllcfgr) });
-    rcc.cr().modify(|r, w| unsafe { w.bits(r.bits() | CR_PLLON) });
+    rcc.cr()
+        .modify(|r, w| unsafe { w.bits(r.bits() | CR_PLLON) });
     wait(|| rcc.cr().read().bits() & CR_PLLRDY != 0, READY_TIMEOUT);
 
     // 5. Boost mode and the switch, with HCLK = SYSCLK/2 across it.
-    rcc.cfgr()
-        .modify(|r, w| unsafe { w.bits((r.bits() & !(CFGR_HPRE_MASK | CFGR_PPRE_MASK)) | CFGR_HPRE_DIV2) });
-    pwr.cr5().modify(|r, w| unsafe { w.bits(r.bits() & !PWR_CR5_R1MODE) });
+    rcc.cfgr().modify(|r, w| unsafe {
+        w.bits((r.bits() & !(CFGR_HPRE_MASK | CFGR_PPRE_MASK)) | CFGR_HPRE_DIV2)
+    });
+    pwr.cr5()
+        .modify(|r, w| unsafe { w.bits(r.bits() & !PWR_CR5_R1MODE) });
     rcc.cfgr()
         .modify(|r, w| unsafe { w.bits((r.bits() & !CFGR_SW_MASK) | CFGR_SW_PLL) });
     wait(

@@ -20,7 +20,9 @@
 //! `OutOfRange` (the operation cannot be done at that address).
 
 use cockpit_hypervisor::flash::{double_word_range, page_range};
-use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE, Flash, FlashError, FlashProgrammer, ProgramError, byte_range};
+use cockpit_hypervisor::{
+    FLASH_BASE, FLASH_SIZE, Flash, FlashError, FlashProgrammer, ProgramError, byte_range,
+};
 
 use crate::pac;
 
@@ -133,9 +135,12 @@ impl G4Flash {
     fn reset_caches(&self) {
         let f = self.regs();
         let acr = f.acr().read().bits();
-        f.acr().write(|w| unsafe { w.bits(acr & !(ACR_ICEN | ACR_DCEN)) });
-        f.acr().write(|w| unsafe { w.bits((acr & !(ACR_ICEN | ACR_DCEN)) | ACR_ICRST | ACR_DCRST) });
-        f.acr().write(|w| unsafe { w.bits(acr & !(ACR_ICRST | ACR_DCRST)) });
+        f.acr()
+            .write(|w| unsafe { w.bits(acr & !(ACR_ICEN | ACR_DCEN)) });
+        f.acr()
+            .write(|w| unsafe { w.bits((acr & !(ACR_ICEN | ACR_DCEN)) | ACR_ICRST | ACR_DCRST) });
+        f.acr()
+            .write(|w| unsafe { w.bits(acr & !(ACR_ICRST | ACR_DCRST)) });
     }
 }
 

@@ -22,9 +22,9 @@ defmt::timestamp!("{=u64:ms}", time::now_ms());
 
 use core::fmt::Write as _;
 
-use defmt_rtt as _; // the `_SEGGER_RTT` control block; defmt frames on up-channel 0
 use core::mem::MaybeUninit;
 use core::sync::atomic::Ordering;
+use defmt_rtt as _; // the `_SEGGER_RTT` control block; defmt frames on up-channel 0
 
 use cockpit_hypervisor::fault::{FaultKind, FaultRecord};
 use cockpit_hypervisor::{Bootloader, Limits, Outcome, boot, load_boot, pins};
@@ -74,7 +74,11 @@ fn main() -> ! {
     time::init(&mut cp.DCB, &mut cp.DWT, &mut cp.SYST);
     uart::init(&dp.RCC, &dp.GPIOA);
     watchdog::start();
-    defmt::info!("boot: cockpit-fw {=str} stm32g474, RCC_CSR {=u32:#010x}", VERSION, csr);
+    defmt::info!(
+        "boot: cockpit-fw {=str} stm32g474, RCC_CSR {=u32:#010x}",
+        VERSION,
+        csr
+    );
     match source {
         clocks::ClockSource::Hse => defmt::info!("clock: HSE 8 MHz -> PLL 170 MHz"),
         clocks::ClockSource::Hsi16 => defmt::warn!("clock: HSE failed, HSI16 -> PLL 170 MHz"),
@@ -111,7 +115,11 @@ fn main() -> ! {
     let _ = write!(
         con,
         "\r\ncockpit-fw {VERSION} stm32g474 170MHz clk={} reset={:#010x} state={} reason={}\r\n",
-        if source == clocks::ClockSource::Hse { "hse" } else { "hsi16" },
+        if source == clocks::ClockSource::Hse {
+            "hse"
+        } else {
+            "hsi16"
+        },
         csr,
         state.name(),
         reason.name()
@@ -125,7 +133,10 @@ fn main() -> ! {
     if state == State::SafeStop {
         release_outputs();
         defmt::warn!("safestop: guest disabled, outputs released");
-        let _ = write!(con, "SAFESTOP: guest disabled, outputs released; bootloader on USART1\r\n");
+        let _ = write!(
+            con,
+            "SAFESTOP: guest disabled, outputs released; bootloader on USART1\r\n"
+        );
         bootloader(flash);
     }
     if key {
@@ -134,7 +145,12 @@ fn main() -> ! {
         bootloader(flash);
     }
     match boot::select(&flash) {
-        boot::BootChoice::Bank { bank, addr, len, fallback } => {
+        boot::BootChoice::Bank {
+            bank,
+            addr,
+            len,
+            fallback,
+        } => {
             let _ = write!(
                 con,
                 "boot: bank {:?} @ {addr:#010x}, {len} bytes{}\r\n",
@@ -200,11 +216,13 @@ fn run_guest(flash: &G4Flash) {
     let request = records::run_control_request();
     let limits = request.map_or(Limits::new(u64::MAX, None), |r| r.limits());
     let mut keep_going = || {
-        let now = time::now_ms() as u32;
-        let last = board::LAST_HAL_MS.load(Ordering::Relaxed);
-        if now.wrapping_sub(last) < GUEST_HANG_MS {
-            watchdog::feed();
-        }
+        mpu::firmware(|| {
+            let now = time::now_ms() as u32;
+            let last = board::LAST_HAL_MS.load(Ordering::Relaxed);
+            if now.wrapping_sub(last) < GUEST_HANG_MS {
+                watchdog::feed();
+            }
+        });
         true
     };
     if let Some(r) = request {
@@ -220,14 +238,21 @@ fn run_guest(flash: &G4Flash) {
     // board time starts now: the run-control record is consumed with this start time.
     uart::flush();
     let runctl = request.map(|r| records::start_run_control(r, time::cycles()));
-    let outcome = cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going);
+    // The guest step runs in the MPU's guest configuration (mpu.rs): only flash, CCM and the
+    // stack are accessible; the board callbacks and `keep_going` switch back.
+    let outcome =
+        mpu::guest(|| cockpit_hypervisor::run(vm, &program, &mut board, &limits, &mut keep_going));
     if let Some(r) = runctl {
         records::end_run_control(r, time::cycles());
     }
     match outcome {
         Outcome::Halted => {
             defmt::info!("guest: halted after {=u64} instructions", vm.instructions());
-            let _ = write!(con, "\r\nguest: halted after {} instructions\r\n", vm.instructions());
+            let _ = write!(
+                con,
+                "\r\nguest: halted after {} instructions\r\n",
+                vm.instructions()
+            );
         }
         Outcome::Faulted(f) => {
             defmt::error!(
@@ -280,7 +305,10 @@ fn bootloader(flash: G4Flash) -> ! {
         if bl.activations() != activations {
             activations = bl.activations();
             failsafe::apply(failsafe::Event::NewImage);
-            defmt::info!("bootloader: new image activated (#{=u32}), boots at the next reset", activations as u32);
+            defmt::info!(
+                "bootloader: new image activated (#{=u32}), boots at the next reset",
+                activations as u32
+            );
         }
     }
 }
@@ -288,7 +316,10 @@ fn bootloader(flash: G4Flash) -> ! {
 /// Test-only console commands (feature `test-commands`), matched in the USART1 byte stream
 /// outside the Oracle protocol: `!CKPT:HARDFAULT\n` executes `udf` (→ HardFault → fault record
 /// → reset → Degraded), `!CKPT:HANG\n` spins without feeding the watchdog (→ IWDG reset →
-/// SafeStop), `!CKPT:STATE\n` prints the fail-safe state.
+/// SafeStop), `!CKPT:STATE\n` prints the fail-safe state, `!CKPT:MPU\n` writes to the
+/// fail-safe record from inside the MPU's guest configuration, as an interpreter bug would (→
+/// MPU violation → HardFault with CFSR.DACCVIOL and MMFAR = 0x2000_0080 → fault record kind
+/// MEMMANAGE → reset → Degraded; the record keeps its contents).
 struct TestCommands {
     buf: [u8; 24],
     len: usize,
@@ -296,7 +327,10 @@ struct TestCommands {
 
 impl TestCommands {
     const fn new() -> Self {
-        TestCommands { buf: [0; 24], len: 0 }
+        TestCommands {
+            buf: [0; 24],
+            len: 0,
+        }
     }
 
     fn feed(&mut self, b: u8) {
@@ -310,6 +344,15 @@ impl TestCommands {
             let line = &self.buf[..self.len];
             match line {
                 b"!CKPT:HARDFAULT" => cortex_m::asm::udf(),
+                b"!CKPT:MPU" => mpu::guest(|| {
+                    // SAFETY: none — this is the forbidden write the MPU must stop.
+                    unsafe {
+                        core::ptr::write_volatile(
+                            cockpit_hypervisor::failsafe::BOOT_ADDR as *mut u32,
+                            0,
+                        )
+                    }
+                }),
                 b"!CKPT:HANG" => loop {
                     core::hint::spin_loop();
                 },
@@ -342,13 +385,30 @@ fn report_fault(r: &FaultRecord) {
     let _ = write!(Console, "FAULT {r}\r\n");
 }
 
+/// HardFault, also for MPU violations: MemManage stays disabled (SHCSR.MEMFAULTENA = 0), so
+/// they escalate here, where the MPU does not apply (MPU_CTRL.HFNMIENA = 0) and the record can
+/// be written whatever the MPU configuration was. CFSR.MMFSR ≠ 0 → kind MEMMANAGE.
 #[exception]
 unsafe fn HardFault(ef: &ExceptionFrame) -> ! {
+    let kind = FaultKind::of_hardfault(records::cfsr());
     records::record_fault(
-        FaultKind::HardFault,
-        [ef.r0(), ef.r1(), ef.r2(), ef.r3(), ef.r12(), ef.lr(), ef.pc(), ef.xpsr()],
+        kind,
+        [
+            ef.r0(),
+            ef.r1(),
+            ef.r2(),
+            ef.r3(),
+            ef.r12(),
+            ef.lr(),
+            ef.pc(),
+            ef.xpsr(),
+        ],
     );
-    defmt::error!("HardFault at pc {=u32:#010x}; fault record stored, resetting", ef.pc());
+    defmt::error!(
+        "HardFault ({=str}) at pc {=u32:#010x}; fault record stored, resetting",
+        kind.name(),
+        ef.pc()
+    );
     uart::write(b"\r\nHARDFAULT: fault record at 0x20000040; resetting\r\n");
     cortex_m::peripheral::SCB::sys_reset()
 }

@@ -72,7 +72,10 @@ fn read<const N: usize>(p: *const u32) -> [u32; N] {
 
 /// Stores the telemetry record at 0x2000_0000.
 pub fn publish_telemetry(r: &TelemetryRecord) {
-    store::<WORDS>(core::ptr::addr_of_mut!(COCKPIT_TELEMETRY).cast(), r.to_words());
+    store::<WORDS>(
+        core::ptr::addr_of_mut!(COCKPIT_TELEMETRY).cast(),
+        r.to_words(),
+    );
 }
 
 #[used]
@@ -122,6 +125,12 @@ pub fn fault() -> Option<FaultRecord> {
     FaultRecord::from_words(&read(core::ptr::addr_of!(COCKPIT_FAULT).cast()))
 }
 
+/// CFSR (`0xE000_ED28`, ARMv7-M B3.2.15): the fault status the HardFault handler classifies.
+pub fn cfsr() -> u32 {
+    // SAFETY: CFSR is always readable; reading has no side effect.
+    unsafe { core::ptr::read_volatile(0xE000_ED28 as *const u32) }
+}
+
 /// Records a fault (`regs` = R0, R1, R2, R3, R12, LR, PC, xPSR) with the SCB fault registers.
 pub fn record_fault(kind: FaultKind, regs: [u32; 8]) {
     // SAFETY: the SCB fault status/address registers are always readable.
@@ -143,7 +152,10 @@ pub fn record_fault(kind: FaultKind, regs: [u32; 8]) {
 pub fn ack_fault() {
     if let Some(r) = fault() {
         let acked = FaultRecord { acked: true, ..r };
-        store(core::ptr::addr_of_mut!(COCKPIT_FAULT).cast(), acked.to_words());
+        store(
+            core::ptr::addr_of_mut!(COCKPIT_FAULT).cast(),
+            acked.to_words(),
+        );
     }
 }
 

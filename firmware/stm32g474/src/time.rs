@@ -54,8 +54,12 @@ pub fn now_ms() -> u64 {
     cycles() / u64::from(SYSCLK_HZ / 1_000)
 }
 
+/// Also preempts the guest step: switches to the firmware MPU configuration to reach the
+/// statics.
 #[exception]
 fn SysTick() {
-    let _ = cycles();
-    TICKS.fetch_add(1, Ordering::Relaxed);
+    crate::mpu::firmware(|| {
+        let _ = cycles();
+        TICKS.fetch_add(1, Ordering::Relaxed);
+    });
 }

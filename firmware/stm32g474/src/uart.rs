@@ -45,12 +45,15 @@ fn regs() -> &'static pac::usart1::RegisterBlock {
 pub fn init(rcc: &pac::RCC, gpioa: &pac::GPIOA) {
     // SAFETY (bits writes): documented field encodings, RM0440 §9.4 and §37.8.
     rcc.ahb2enr().modify(|r, w| unsafe { w.bits(r.bits() | 1) });
-    rcc.apb2enr().modify(|r, w| unsafe { w.bits(r.bits() | (1 << 14)) });
+    rcc.apb2enr()
+        .modify(|r, w| unsafe { w.bits(r.bits() | (1 << 14)) });
     let _ = rcc.apb2enr().read().bits();
     gpioa.afrh().modify(|r, w| unsafe {
         w.bits((r.bits() & !(0xF << 4 | 0xF << 8)) | (7 << 4) | (7 << 8))
     });
-    gpioa.pupdr().modify(|r, w| unsafe { w.bits((r.bits() & !(0b11 << 20)) | (0b01 << 20)) });
+    gpioa
+        .pupdr()
+        .modify(|r, w| unsafe { w.bits((r.bits() & !(0b11 << 20)) | (0b01 << 20)) });
     gpioa.moder().modify(|r, w| unsafe {
         w.bits((r.bits() & !(0b11 << 18 | 0b11 << 20)) | (0b10 << 18) | (0b10 << 20))
     });
@@ -59,7 +62,8 @@ pub fn init(rcc: &pac::RCC, gpioa: &pac::GPIOA) {
     u.brr().write(|w| unsafe { w.bits(BRR_115200) });
     u.cr2().write(|w| unsafe { w.bits(0) });
     u.cr3().write(|w| unsafe { w.bits(0) });
-    u.cr1().write(|w| unsafe { w.bits(CR1_UE | CR1_RE | CR1_TE) });
+    u.cr1()
+        .write(|w| unsafe { w.bits(CR1_UE | CR1_RE | CR1_TE) });
 }
 
 /// Software receive buffer size, bytes (a power of two).
@@ -84,7 +88,10 @@ static RX: Ring = Ring {
 impl Ring {
     /// Appends `b`; a full ring drops it (counted as a receive error).
     fn push(&self, b: u8) {
-        let (head, tail) = (self.head.load(Ordering::Relaxed), self.tail.load(Ordering::Relaxed));
+        let (head, tail) = (
+            self.head.load(Ordering::Relaxed),
+            self.tail.load(Ordering::Relaxed),
+        );
         if head.wrapping_sub(tail) >= RX_RING {
             RX_ERRORS.fetch_add(1, Ordering::Relaxed);
             return;
@@ -94,7 +101,10 @@ impl Ring {
     }
 
     fn pop(&self) -> Option<u8> {
-        let (head, tail) = (self.head.load(Ordering::Relaxed), self.tail.load(Ordering::Relaxed));
+        let (head, tail) = (
+            self.head.load(Ordering::Relaxed),
+            self.tail.load(Ordering::Relaxed),
+        );
         if head == tail {
             return None;
         }

@@ -31,7 +31,8 @@ pub fn start() {
     let w = regs();
     w.kr().write(|x| unsafe { x.bits(0xCCCC as _) });
     w.kr().write(|x| unsafe { x.bits(0x5555 as _) });
-    w.pr().write(|x| unsafe { x.bits(hv::iwdg_pr(PRESCALER) as _) });
+    w.pr()
+        .write(|x| unsafe { x.bits(hv::iwdg_pr(PRESCALER) as _) });
     w.rlr().write(|x| unsafe { x.bits((TIMEOUT_MS / 2) as _) });
     let mut n = 1_000_000u32;
     while u32::from(w.sr().read().bits()) & 0b111 != 0 && n > 0 {

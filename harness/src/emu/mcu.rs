@@ -6,9 +6,13 @@
 //! code: 16-bit instructions ≈ 1 cycle, 32-bit ≈ 2). DWT CYCCNT, SysTick, the IWDG and the
 //! pin-edge timestamps all run on that clock at 170 MHz.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use unicorn_engine::unicorn_const::{Arch, HookType, MemType, Mode, Prot};
 use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
+use super::mpu::{Access, Mpu};
 use super::periph::{Periph, ResetCause, StopRequest, exc};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
@@ -71,11 +75,49 @@ pub struct Core {
     pub resets: Vec<ResetCause>,
     /// Return [`Stop::Reset`] instead of resetting.
     stop_at_reset: bool,
+    /// `Some(privileged)` while the MPU checks accesses (enabled, and not in HardFault with
+    /// HFNMIENA = 0): the privilege the unicorn permissions were computed for.
+    mpu_check: Option<bool>,
+    /// The MPU view the unicorn permissions currently implement.
+    mpu_applied: MpuView,
+    /// Unicorn permissions per [`Granule`] for each MPU view met so far.
+    mpu_perms: HashMap<MpuView, Rc<[Prot]>>,
+    /// The permissions currently set per granule.
+    perms_applied: Rc<[Prot]>,
+    /// The access the MPU refused (address, kind), for the MemManage entry.
+    mpu_fault: Option<(u32, Access)>,
 }
+
+/// What the unicorn permissions depend on: the MPU registers and the privilege, or `None`
+/// when the MPU does not check accesses.
+type MpuView = Option<(Mpu, bool)>;
+
+/// A range of unicorn-mapped memory that gets one permission set: a page of RAM or flash, or a
+/// whole MMIO mapping (unicorn would split an MMIO mapping at a partial `mem_protect`, and the
+/// split parts would see the wrong offsets in the MMIO callbacks).
+#[derive(Clone, Copy)]
+struct Granule {
+    base: u32,
+    size: u32,
+    /// Permissions without the MPU (flash is never writable: stores trap to the FLASH model).
+    prot: Prot,
+}
+
+/// Peripheral mappings outside the private peripheral bus (which the MPU never restricts):
+/// APB1, APB2, AHB1 (RCC, FLASH, PWR, USARTs, IWDG); GPIOA–G; UID and flash size.
+const MMIO_GOVERNED: [(u32, u32); 3] = [
+    (0x4000_0000, 0x3_0000),
+    (0x4800_0000, 0x2000),
+    (0x1FFF_7000, 0x1000),
+];
+/// Private peripheral bus mappings: ITM, DWT, SCS (SysTick, NVIC, SCB, MPU); DBGMCU.
+const MMIO_PPB: [(u32, u32); 2] = [(0xE000_0000, 0x1_0000), (0xE004_2000, 0x1000)];
 
 /// An emulated MCU. Not `Send` (unicorn is `Rc`-based): create one per run.
 pub struct Mcu<'a> {
     uc: Unicorn<'a, Core>,
+    /// The memory the MPU governs, in granules (see [`Granule`]).
+    granules: Vec<Granule>,
     /// CCM SRAM backing store (mapped twice); declared after `uc` so it is dropped after it.
     #[allow(dead_code)]
     ccm: Box<[u8]>,
@@ -104,6 +146,11 @@ impl<'a> Mcu<'a> {
             lockup: false,
             resets: Vec::new(),
             stop_at_reset: false,
+            mpu_check: None,
+            mpu_applied: None,
+            mpu_perms: HashMap::new(),
+            perms_applied: Rc::from(Vec::new()),
+            mpu_fault: None,
         };
         let mut uc =
             Unicorn::new_with_data(Arch::ARM, Mode::THUMB | Mode::MCLASS, core).map_err(uc_err)?;
@@ -145,13 +192,8 @@ impl<'a> Mcu<'a> {
             )
             .map_err(uc_err)?;
         }
-        for (base, size) in [
-            (0x4000_0000u64, 0x3_0000u64), // APB1, APB2, AHB1 (RCC, FLASH, PWR, USARTs, IWDG)
-            (0x4800_0000, 0x2000),         // GPIOA–G
-            (0x1FFF_7000, 0x1000),         // UID, flash size
-            (0xE000_0000, 0x1_0000),       // ITM, DWT, SCS (SysTick, NVIC, SCB)
-            (0xE004_2000, 0x1000),         // DBGMCU
-        ] {
+        for (base, size) in MMIO_GOVERNED.into_iter().chain(MMIO_PPB) {
+            let (base, size) = (u64::from(base), u64::from(size));
             uc.mmio_map(
                 base,
                 size,
@@ -176,31 +218,11 @@ impl<'a> Mcu<'a> {
             )
             .map_err(uc_err)?;
         }
-        // Flash stores: trapped (flash is mapped read-only) and handed to the FLASH model.
-        uc.add_mem_hook(
-            HookType::MEM_WRITE_PROT,
-            0,
-            u64::from(FLASH_BASE) + FLASH_SIZE as u64 - 1,
-            |u: &mut Unicorn<Core>, _t: MemType, addr: u64, size: usize, value: i64| {
-                let mut addr = addr as u32;
-                if addr < FLASH_SIZE as u32 {
-                    addr += FLASH_BASE;
-                }
-                if !(FLASH_BASE..FLASH_BASE + FLASH_SIZE as u32).contains(&addr) {
-                    return false;
-                }
-                let c = u.get_data_mut();
-                apply_fixup(c);
-                let dw = addr & !7;
-                c.p.flash_store(addr, size, value as u32);
-                // The raw store still lands in the buffer after this hook: restore what the
-                // model decided at the next block boundary (or the next flash store).
-                c.fixup = Some((dw, c.p.flash_snapshot(dw).to_vec()));
-                c.next_check = 0;
-                true
-            },
-        )
-        .map_err(uc_err)?;
+        // Accesses unicorn refuses: MPU violations (→ MemManage), accesses the MPU allows in a
+        // granule it partly restricts, and flash stores (flash is mapped read-only; stores are
+        // handed to the FLASH model).
+        uc.add_mem_hook(HookType::MEM_PROT, 0, u64::from(u32::MAX), prot_hook)
+            .map_err(uc_err)?;
         uc.add_block_hook(1, 0, |u: &mut Unicorn<Core>, addr: u64, size: u32| {
             let c = u.get_data_mut();
             c.p.cycles += u64::from(size).div_ceil(2);
@@ -212,7 +234,34 @@ impl<'a> Mcu<'a> {
         .map_err(uc_err)?;
         uc.add_intr_hook(|u: &mut Unicorn<Core>, intno: u32| intr(u, intno))
             .map_err(uc_err)?;
-        Ok(Mcu { uc, ccm })
+        let page = uc.ctl_get_page_size().map_err(uc_err)?;
+        let flash_size = FLASH_SIZE as u32;
+        let rx = Prot::READ | Prot::EXEC;
+        let mut granules = Vec::new();
+        for (base, size, prot) in [
+            (0, flash_size, rx),
+            (FLASH_BASE, flash_size, rx),
+            (SRAM_BASE, SRAM_SIZE as u32, Prot::ALL),
+            (CCM_BASE, CCM_SIZE as u32, Prot::ALL),
+            (CCM_ALIAS, CCM_SIZE as u32, Prot::ALL),
+        ] {
+            granules.extend((0..size / page).map(|i| Granule {
+                base: base + i * page,
+                size: page,
+                prot,
+            }));
+        }
+        granules.extend(MMIO_GOVERNED.map(|(base, size)| Granule {
+            base,
+            size,
+            prot: Prot::READ | Prot::WRITE,
+        }));
+        let mut mcu = Mcu { uc, granules, ccm };
+        let all: Rc<[Prot]> = mcu.granules.iter().map(|g| g.prot).collect();
+        let c = mcu.uc.get_data_mut();
+        c.mpu_perms.insert(None, all.clone());
+        c.perms_applied = all;
+        Ok(mcu)
     }
 
     /// The peripherals.
@@ -309,30 +358,34 @@ impl<'a> Mcu<'a> {
         let limit = self.periph().cycles.saturating_add(max_cycles);
         self.uc.get_data_mut().cycle_limit = limit;
         loop {
+            if self.sync_mpu().is_err() {
+                return Stop::Lockup;
+            }
             let pc = self.reg(RegisterARM::PC);
             let res = self.uc.emu_start(u64::from(pc | 1), u64::MAX, 0, 0);
             apply_fixup(self.uc.get_data_mut());
             if let Err(e) = res {
-                // A guest fault (unmapped/protected access, undefined instruction): vector to
-                // HardFault at the faulting instruction.
+                // A guest fault at the faulting instruction: an MPU violation (MemManage), or
+                // an unmapped/protected access or undefined instruction (HardFault).
                 let pc = self.reg(RegisterARM::PC);
                 let c = self.uc.get_data_mut();
-                if c.p.active.iter().any(|a| a.0 == exc::HARDFAULT) || c.lockup {
+                if c.lockup {
                     return Stop::Lockup;
                 }
-                use unicorn_engine::unicorn_const::uc_error as E;
-                let (cfsr, bfar) = match e {
-                    E::READ_UNMAPPED | E::WRITE_UNMAPPED | E::READ_PROT | E::WRITE_PROT => {
-                        (1 << 15 | 1 << 9, None) // BFARVALID | PRECISERR
-                    }
-                    E::FETCH_UNMAPPED | E::FETCH_PROT => (1 << 8, None), // IBUSERR
-                    _ => (1 << 16, None),                                // UNDEFINSTR
+                let taken = if let Some((addr, access)) = c.mpu_fault.take() {
+                    mem_manage(&mut self.uc, addr, access, pc)
+                } else {
+                    use unicorn_engine::unicorn_const::uc_error as E;
+                    let cfsr = match e {
+                        E::READ_UNMAPPED | E::WRITE_UNMAPPED | E::READ_PROT | E::WRITE_PROT => {
+                            1 << 15 | 1 << 9 // BFARVALID | PRECISERR
+                        }
+                        E::FETCH_UNMAPPED | E::FETCH_PROT => 1 << 8, // IBUSERR
+                        _ => 1 << 16,                                // UNDEFINSTR
+                    };
+                    hard_fault(&mut self.uc, cfsr, pc)
                 };
-                let _: Option<u32> = bfar;
-                let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
-                c.p.scb.insert(0x28, old | cfsr);
-                c.p.scb.insert(0x2C, 1 << 30); // HFSR.FORCED
-                if take_exception(&mut self.uc, exc::HARDFAULT, pc).is_err() {
+                if taken.is_err() {
                     return Stop::Lockup;
                 }
                 continue;
@@ -382,6 +435,55 @@ impl<'a> Mcu<'a> {
 const WFI: u16 = 0xBF30;
 
 impl Mcu<'_> {
+    /// Makes the unicorn permissions implement the current MPU view (registers, privilege,
+    /// HardFault exemption): `mem_protect` on the runs of granules whose permissions change,
+    /// translated code dropped where execute permission goes, then a TLB flush. The permissions
+    /// of each view are computed once and cached (firmware switches between a few views).
+    /// Errors: unicorn refused a `mem_protect`.
+    fn sync_mpu(&mut self) -> Result<(), String> {
+        let view = mpu_view(&self.uc);
+        let c = self.uc.get_data_mut();
+        if c.mpu_applied == view {
+            return Ok(());
+        }
+        let granules = &self.granules;
+        let perms = c
+            .mpu_perms
+            .entry(view)
+            .or_insert_with(|| granule_perms(granules, view))
+            .clone();
+        let old = std::mem::replace(&mut c.perms_applied, perms.clone());
+        c.mpu_applied = view;
+        c.mpu_check = view.map(|v| v.1);
+        let mut i = 0;
+        while i < perms.len() {
+            if perms[i] == old[i] {
+                i += 1;
+                continue;
+            }
+            let (start, base) = (i, self.granules[i].base);
+            let mut end = base;
+            let mut lost_exec = false;
+            while i < perms.len()
+                && perms[i] != old[i]
+                && perms[i] == perms[start]
+                && self.granules[i].base == end
+            {
+                end += self.granules[i].size;
+                lost_exec |= old[i].0 & !perms[i].0 & Prot::EXEC.0 != 0;
+                i += 1;
+            }
+            let (b, e) = (u64::from(base), u64::from(end));
+            self.uc
+                .mem_protect(b, e - b, perms[start])
+                .map_err(uc_err)?;
+            if lost_exec {
+                self.uc.ctl_remove_cache(b, e).map_err(uc_err)?;
+            }
+        }
+        self.uc.ctl_flush_tlb().map_err(uc_err)
+    }
+
     /// `wfi`: the core sleeps until an exception is pending. The wake-up sources are timed
     /// events ([`Periph::next_event`]), so the clock jumps straight to the next one instead of
     /// executing idle cycles; an exception already pending wakes it at once.
@@ -409,6 +511,158 @@ fn skip_to(c: &mut Core, wake: u64) {
     c.next_check = 0;
 }
 
+/// The MPU view of the core now: `None` while the MPU does not check accesses (disabled, or in
+/// HardFault/NMI with HFNMIENA = 0), else the registers and whether the code is privileged
+/// (handler mode, or thread mode with CONTROL.nPRIV = 0).
+fn mpu_view(u: &Unicorn<Core>) -> MpuView {
+    let c = u.get_data();
+    let mpu = c.p.mpu;
+    let exempt = || {
+        !mpu.applies_in_hardfault()
+            && c.p
+                .active
+                .iter()
+                .any(|a| a.0 == exc::HARDFAULT || a.0 == exc::NMI)
+    };
+    if !mpu.enabled() || exempt() {
+        return None;
+    }
+    let handler = !c.p.active.is_empty();
+    let privileged = handler || u.reg_read(RegisterARM::CONTROL).unwrap_or(0) & 1 == 0;
+    Some((mpu, privileged))
+}
+
+/// The unicorn permissions of each granule in `view`: a permission stays only if the MPU
+/// grants it for every byte of the granule (accesses to the rest of a partly restricted
+/// granule reach [`prot_hook`], which checks them exactly).
+fn granule_perms(granules: &[Granule], view: MpuView) -> Rc<[Prot]> {
+    let check = [
+        (Prot::READ, Access::Read),
+        (Prot::WRITE, Access::Write),
+        (Prot::EXEC, Access::Exec),
+    ];
+    granules
+        .iter()
+        .map(|g| {
+            let mut p = g.prot;
+            if let Some((mpu, privileged)) = view {
+                for (bit, access) in check {
+                    if p.0 & bit.0 != 0 && !mpu.allows_all(g.base, g.size, access, privileged) {
+                        p = Prot(p.0 & !bit.0);
+                    }
+                }
+            }
+            p
+        })
+        .collect()
+}
+
+/// The unicorn hook for refused accesses (`Mcu::new`); true lets the access proceed. An access
+/// the MPU refuses is recorded for the MemManage entry; a flash store goes to the FLASH model;
+/// anything else the MPU allows proceeds unless unicorn's own map forbids it (a fetch from
+/// MMIO). A store the MPU allows into a RAM page unicorn holds read-only is done here (unicorn
+/// discards stores to read-only RAM even when the hook allows them).
+fn prot_hook(u: &mut Unicorn<Core>, t: MemType, addr: u64, size: usize, value: i64) -> bool {
+    let access = match t {
+        MemType::READ_PROT => Access::Read,
+        MemType::WRITE_PROT => Access::Write,
+        MemType::FETCH_PROT => Access::Exec,
+        _ => return false,
+    };
+    let a = addr as u32;
+    let c = u.get_data_mut();
+    if let Some(privileged) = c.mpu_check {
+        let last = a.wrapping_add(size.max(1) as u32 - 1);
+        if !(c.p.mpu.allows(a, access, privileged) && c.p.mpu.allows(last, access, privileged)) {
+            c.mpu_fault = Some((a, access));
+            return false;
+        }
+    }
+    let flash = if a < FLASH_SIZE as u32 {
+        a + FLASH_BASE
+    } else {
+        a
+    };
+    let in_flash = (FLASH_BASE..FLASH_BASE + FLASH_SIZE as u32).contains(&flash);
+    match access {
+        Access::Write if in_flash => {
+            apply_fixup(c);
+            let dw = flash & !7;
+            c.p.flash_store(flash, size, value as u32);
+            // The raw store still lands in the buffer after this hook: restore what the model
+            // decided at the next block boundary (or the next flash store).
+            c.fixup = Some((dw, c.p.flash_snapshot(dw).to_vec()));
+            c.next_check = 0;
+            true
+        }
+        Access::Exec => !in_mmio(a),
+        Access::Write if !in_mmio(a) => {
+            let bytes = value.to_le_bytes();
+            u.mem_write(addr, &bytes[..size.min(8)]).is_ok()
+        }
+        _ => true,
+    }
+}
+
+/// Whether `a` is in a governed MMIO mapping.
+fn in_mmio(a: u32) -> bool {
+    MMIO_GOVERNED.iter().any(|&(b, s)| (b..b + s).contains(&a))
+}
+
+/// Execution priority (ARMv7-M B1.5.4): the most urgent active exception, PRIMASK (−1 here,
+/// so that it also masks priority 0) and BASEPRI; 256 in thread mode without masking.
+fn execution_priority(u: &Unicorn<Core>) -> i32 {
+    let mut current = u.get_data().p.active.last().map_or(256, |a| a.1);
+    let primask = u.reg_read(RegisterARM::PRIMASK).unwrap_or(0);
+    let basepri = u.reg_read(RegisterARM::BASEPRI).unwrap_or(0) as i32 & 0xF0;
+    if basepri != 0 {
+        current = current.min(basepri);
+    }
+    if primask & 1 != 0 {
+        current.min(-1)
+    } else {
+        current
+    }
+}
+
+/// HardFault entry for a fault at `pc` with these CFSR bits (HFSR.FORCED: escalated). Errors: a
+/// fault while HardFault is active (lockup), or a failed exception entry.
+fn hard_fault(u: &mut Unicorn<Core>, cfsr: u32, pc: u32) -> Result<(), ()> {
+    let c = u.get_data_mut();
+    if c.p.active.iter().any(|a| a.0 == exc::HARDFAULT) {
+        return Err(());
+    }
+    let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
+    c.p.scb.insert(0x28, old | cfsr);
+    c.p.scb.insert(0x2C, 1 << 30); // HFSR.FORCED
+    take_exception(u, exc::HARDFAULT, pc)
+}
+
+/// An MPU violation at `pc` (ARMv7-M B3.5.1): CFSR.MMFSR IACCVIOL (fetch) or DACCVIOL +
+/// MMARVALID with MMFAR = `addr` (data), then MemManage if SHCSR.MEMFAULTENA is set and its
+/// priority beats the execution priority, else HardFault (escalation, HFSR.FORCED).
+fn mem_manage(u: &mut Unicorn<Core>, addr: u32, access: Access, pc: u32) -> Result<(), ()> {
+    const IACCVIOL: u32 = 1;
+    const DACCVIOL: u32 = 1 << 1;
+    const MMARVALID: u32 = 1 << 7;
+    const MEMFAULTENA: u32 = 1 << 16;
+    let mmfsr = if access == Access::Exec {
+        IACCVIOL
+    } else {
+        u.get_data_mut().p.scb.insert(0x34, addr); // MMFAR
+        DACCVIOL | MMARVALID
+    };
+    let current = execution_priority(u);
+    let c = u.get_data_mut();
+    let enabled = c.p.scb.get(&0x24).copied().unwrap_or(0) & MEMFAULTENA != 0;
+    if !enabled || c.p.priority(exc::MEMMANAGE) >= current {
+        return hard_fault(u, mmfsr, pc);
+    }
+    let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
+    c.p.scb.insert(0x28, old | mmfsr);
+    take_exception(u, exc::MEMMANAGE, pc)
+}
+
 fn apply_fixup(c: &mut Core) {
     if let Some((addr, bytes)) = c.fixup.take() {
         c.p.flash_restore(addr, &bytes);
@@ -434,19 +688,15 @@ fn block_work(u: &mut Unicorn<Core>, pc: u32) {
         let _ = u.emu_stop();
         return;
     }
-    // Execution priority: active exceptions, PRIMASK, BASEPRI.
-    let mut current = c.p.active.last().map_or(256, |a| a.1);
-    let primask = u.reg_read(RegisterARM::PRIMASK).unwrap_or(0);
-    let basepri = u.reg_read(RegisterARM::BASEPRI).unwrap_or(0) as i32 & 0xF0;
-    if primask & 1 != 0 {
-        current = current.min(0);
+    // MPU registers or privilege changed (an MPU register write, an exception entry or return
+    // just before this block: they all make this the next block to check): stop before the
+    // block runs, and the run loop updates the permissions.
+    if mpu_view(u) != u.get_data().mpu_applied {
+        let _ = u.emu_stop();
+        return;
     }
-    if basepri != 0 {
-        current = current.min(basepri);
-    }
+    let current = execution_priority(u);
     let c = u.get_data_mut();
-    // PRIMASK = 1 masks priority 0 too.
-    let current = if primask & 1 != 0 { -1 } else { current };
     if let Some(e) = c.p.next_exception(current)
         && take_exception(u, e, pc).is_err()
     {
@@ -460,6 +710,9 @@ fn rd32(u: &Unicorn<Core>, addr: u32) -> Result<u32, ()> {
     u.mem_read(u64::from(addr), &mut b).map_err(|_| ())?;
     Ok(u32::from_le_bytes(b))
 }
+
+/// xPSR.IT (ICI/IT bits 26:25 and 15:10).
+const XPSR_IT: u32 = 0x0600_FC00;
 
 /// Exception entry (ARMv7-M B1.5.6): stacks the 8-word basic frame on the current stack
 /// (8-byte aligned, xPSR bit 9 records the adjustment), sets LR to EXC_RETURN, IPSR to `e`
@@ -501,6 +754,10 @@ fn take_exception(u: &mut Unicorn<Core>, e: u32, ret: u32) -> Result<(), ()> {
     u.reg_write(RegisterARM::SP, u64::from(frame_sp))
         .map_err(|_| ())?;
     u.reg_write(RegisterARM::LR, u64::from(exc_return))
+        .map_err(|_| ())?;
+    // Entry clears EPSR.IT (the frame keeps it): a handler entered inside an IT block must not
+    // run its first instructions conditionally.
+    u.reg_write(RegisterARM::XPSR, u64::from(xpsr & !XPSR_IT & !(1 << 9)))
         .map_err(|_| ())?;
     u.reg_write(RegisterARM::IPSR, u64::from(e))
         .map_err(|_| ())?;
@@ -570,22 +827,14 @@ fn intr(u: &mut Unicorn<Core>, intno: u32) {
             }
         }
         _ => {
-            // Other CPU exceptions (UDF, SVC, …): HardFault for anything but SVC, which is
-            // taken as SVCall (11).
-            let e = if intno == 2 { 11 } else { exc::HARDFAULT };
-            if e == exc::HARDFAULT {
-                let c = u.get_data_mut();
-                let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
-                c.p.scb.insert(0x28, old | 1 << 16);
-                c.p.scb.insert(0x2C, 1 << 30);
-                if c.p.active.iter().any(|a| a.0 == exc::HARDFAULT) {
-                    c.lockup = true;
-                    let _ = u.emu_stop();
-                    return;
-                }
-            }
-            // For SVC the PC already points past the instruction.
-            if take_exception(u, e, pc).is_err() {
+            // Other CPU exceptions (UDF, SVC, …): HardFault (UNDEFINSTR) for anything but SVC,
+            // which is taken as SVCall (11); for SVC the PC already points past the instruction.
+            let taken = if intno == 2 {
+                take_exception(u, 11, pc)
+            } else {
+                hard_fault(u, 1 << 16, pc)
+            };
+            if taken.is_err() {
                 u.get_data_mut().lockup = true;
                 let _ = u.emu_stop();
             }

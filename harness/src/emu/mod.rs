@@ -12,9 +12,10 @@
 //! `firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware`.
 //!
 //! # Modules
-//! [`periph`] (peripheral models as plain Rust state), [`mcu`] (`Mcu`: the unicorn core, memory
-//! map, MMIO/exception/semihosting hooks, run loop), [`serial`] (USART1 as a pseudo-terminal
-//! in bootloader mode), [`target`] (`EmuTarget`: the harness's `Target`).
+//! [`periph`] (peripheral models as plain Rust state), [`mpu`] (the MPU registers and access
+//! check), [`mcu`] (`Mcu`: the unicorn core, memory map, MMIO/exception/semihosting hooks, MPU
+//! enforcement, run loop), [`serial`] (USART1 as a pseudo-terminal in bootloader mode),
+//! [`target`] (`EmuTarget`: the harness's `Target`).
 //!
 //! # What is modelled
 //! - Memory map (RM0440 §2.2): flash 512 KiB at `0x0800_0000` and its boot alias at 0 (one
@@ -29,6 +30,20 @@
 //!   and right after peripheral writes. Guest faults (unmapped/protected access, undefined
 //!   instruction) enter HardFault with CFSR (PRECISERR/IBUSERR/UNDEFINSTR) and HFSR.FORCED; a
 //!   fault inside HardFault is a lockup (the run ends). SVC enters SVCall.
+//! - MPU (PMSAv7, 8 regions; [`mpu`]): MPU_TYPE/CTRL/RNR/RBAR/RASR and the aliases; region
+//!   size, base, SRD, AP, XN, region priority, PRIVDEFENA, HFNMIENA (HardFault/NMI exempt),
+//!   privileged (handler mode or CONTROL.nPRIV = 0) vs unprivileged. Enforced by unicorn
+//!   itself: when the MPU view (registers, privilege) changes, the run loop sets unicorn page
+//!   permissions (`mem_protect`; pages of flash, SRAM, CCM and their aliases; whole MMIO
+//!   mappings outside the PPB) to what the MPU grants for the whole page, so code runs at full
+//!   speed; refused accesses reach a hook that checks the exact address (32-byte granularity:
+//!   allowed → the access proceeds, slowly; refused → fault). A violation sets CFSR.MMFSR
+//!   (DACCVIOL + MMARVALID with MMFAR, or IACCVIOL) and enters MemManage when
+//!   SHCSR.MEMFAULTENA is set and its priority allows, else HardFault (HFSR.FORCED). The
+//!   permissions of each view are computed once per `Mcu` (firmware toggling between two
+//!   configurations costs a few `mem_protect` calls per switch). The MPU view is re-read at
+//!   MPU register writes (effective from the next basic block: after the `dsb; isb` firmware
+//!   must issue anyway), exception entry and return, and the periodic check.
 //! - RCC (reset values from [`crate::regmap::rcc`]; HSIRDY/HSERDY/PLLRDY/HSI48RDY/LSERDY/
 //!   LSIRDY follow their enables, CFGR.SWS follows SW, CSR reset flags + RMVF), PWR (register
 //!   file, SR2 always ready), FLASH (ACR; KEYR unlock sequence, wrong key locks until reset; CR
@@ -61,6 +76,11 @@
 //!   [`crate::records::BOOT_MARGIN`] beyond the budget.
 //!
 //! # Not modelled (yet)
+//! MPU: exception stacking/unstacking and vector reads are not checked (no MSTKERR/MUNSTKERR);
+//! a thread-mode `msr CONTROL` that drops privilege takes effect for the MPU at the next
+//! exception entry/return, MPU write or periodic check (≤ 1024 cycles), not at the next
+//! instruction; unprivileged accesses to the PPB are not refused; the memory attributes
+//! (TEX/S/C/B) and the default map's XN for device/peripheral space have no effect.
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
 //! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
 //! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
@@ -73,6 +93,7 @@
 //! [unicorn-engine]: https://www.unicorn-engine.org/
 
 pub mod mcu;
+pub mod mpu;
 pub mod periph;
 pub mod serial;
 pub mod target;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
+use super::mpu::Mpu;
 use crate::pty::Line;
 use crate::regmap::{
     FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
@@ -44,8 +45,12 @@ pub const PAGE: usize = 2048;
 
 /// Exception numbers.
 pub mod exc {
+    /// NMI.
+    pub const NMI: u32 = 2;
     /// HardFault.
     pub const HARDFAULT: u32 = 3;
+    /// MemManage (MPU violation).
+    pub const MEMMANAGE: u32 = 4;
     /// PendSV.
     pub const PENDSV: u32 = 14;
     /// SysTick.
@@ -423,6 +428,8 @@ pub struct Periph {
     /// DWT: CYCCNT = cycles - offset; CTRL.
     dwt_offset: u64,
     dwt_ctrl: u32,
+    /// The MPU registers.
+    pub mpu: Mpu,
     /// Other system-space words written (CPACR, DHCSR, DEMCR, ITM, …).
     pub sys_other: BTreeMap<u32, u32>,
     /// Word address of the last peripheral read or write (busy-poll detection).
@@ -475,6 +482,7 @@ impl Periph {
             scb: BTreeMap::from([(0x00, 0x410F_C241), (0x0C, 0xFA05_0000), (0x14, 0x200)]),
             dwt_offset: 0,
             dwt_ctrl: 0x4000_0000,
+            mpu: Mpu::default(),
             sys_other: BTreeMap::from([(0xE000_EDF0, 1)]),
             active: Vec::new(),
             last_access: 0,
@@ -845,6 +853,7 @@ impl Periph {
                     self.nvic_prio[i + 3],
                 ])
             }
+            a if Mpu::is_register(a) => self.mpu.read(a),
             // SCB.
             a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
                 0x04 => self.icsr(),
@@ -988,6 +997,7 @@ impl Periph {
             SYST_BASE => self.systick.csr & 7 | u32::from(self.systick.countflag) << 16,
             0xE000_E014 => self.systick.rvr,
             0xE000_E018 => self.systick.cvr(self.cycles),
+            a if Mpu::is_register(a) => self.mpu.read(a),
             a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
                 0x04 => self.icsr(),
                 o => self.scb.get(&o).copied().unwrap_or(0),
@@ -1101,6 +1111,7 @@ impl Periph {
                     self.scb.insert(o, v);
                 }
             },
+            a if Mpu::is_register(a) => self.mpu.write(a, v),
             // STIR: software-triggered interrupt.
             0xE000_EF00 => {
                 let n = v & 0x1FF;
