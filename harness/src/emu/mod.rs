@@ -53,14 +53,15 @@
 //!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 (TDR →
 //!   transcript, USART1 = console; TX paced at the line rate — TDR + shift register, frame
 //!   time from BRR, word length, stop bits, OVER8 and PRESC at a 170 MHz kernel clock, TXE/TC
-//!   timed, TCCF; a repeated ISR poll while the transmitter is busy fast-forwards board time to
-//!   the next TXE/TC, bounded by the next timed event, so waiting for the line costs no
-//!   emulated polling; RX from a line model: each byte
-//!   reaches RDR/RXNE one frame time after the previous one, ORE when the firmware has not
-//!   read RDR in time (CR3.OVRDIS: overwrite), ICR.ORECF; TEACK/REACK follow TE/RE;
-//!   RXNEIE/TXEIE/TCIE interrupts; in bootloader mode USART1 is a pseudo-terminal
-//!   (`/dev/pts/N`) served by the firmware's own Oracle bootloader, board time paced to wall
-//!   time, see [`serial`]), SysTick (CSR/RVR/CVR/CALIB,
+//!   timed, TCCF; a repeated ISR read with no other peripheral access in between (a polling
+//!   loop) while the transmitter is busy fast-forwards board time to the next TXE/TC, or to the
+//!   end of the next received byte if earlier, bounded by the next timed event (SysTick,
+//!   IWDG, TX interrupts, the cycle cap): deterministic, and waiting for the line costs no
+//!   emulated polling; RX from a line model: each byte reaches RDR/RXNE one frame time after
+//!   the previous one, ORE when the firmware has not read RDR in time (CR3.OVRDIS: overwrite),
+//!   ICR.ORECF; TEACK/REACK follow TE/RE; RXNEIE/TXEIE/TCIE interrupts; in bootloader mode
+//!   USART1 is a pseudo-terminal (`/dev/pts/N`) served by the firmware's own Oracle
+//!   bootloader, board time paced to wall time, see [`serial`]), SysTick (CSR/RVR/CVR/CALIB,
 //!   COUNTFLAG, core or HCLK/8 clock), DWT (CTRL, CYCCNT), IWDG (KR start/refresh/unlock, PR,
 //!   RLR at 32 kHz LSI; expiry resets the MCU with RCC_CSR.IWDGRSTF, RAM kept), AIRCR
 //!   SYSRESETREQ (software reset), ITM port 0, semihosting (`bkpt 0xab`: SYS_WRITEC,
@@ -73,7 +74,18 @@
 //!   `BUDGET_EXCEEDED` exactly there and publishes its end state, and reports in the record
 //!   when the guest started and ended: `virtual_time` and pin-edge times count from the
 //!   guest's start, as on `sim`. The emulator's own cycle cap is a safety net
-//!   [`crate::records::BOOT_MARGIN`] beyond the budget.
+//!   [`crate::records::BOOT_MARGIN`] beyond the budget. The run ends when the record says the
+//!   guest run ended and the firmware's closing `guest: …` line has left USART1.
+//! - What a probe reads after a run, from the RAM the run left: the telemetry, VM snapshot and
+//!   run-control records; the firmware's defmt log (RTT up-channel 0 at `_SEGGER_RTT`, decoded
+//!   with [`crate::rtt`] against the ELF: [`crate::target::Target::log`]); the firmware's stack
+//!   high-water mark ([`crate::stack_peak`]: the stack between `_stack_end` and `_stack_start`
+//!   is painted at power-on and scanned after the run; metric
+//!   [`crate::target::STACK_PEAK_METRIC`]).
+//! - Speed (`cargo bench --features emu --bench emu`, 2 shared cores, measured 2026-11-22 under
+//!   load): ≈ 530–580 M Thumb instructions/s on a tight loop; boot to `guest: running` =
+//!   13.2 ms of board time in ≈ 7 ms wall; the whole `blinky` plan (4 s of board time) ≈ 32 ms
+//!   wall (`sim`: ≈ 12 µs).
 //!
 //! # Not modelled (yet)
 //! MPU: exception stacking/unstacking and vector reads are not checked (no MSTKERR/MUNSTKERR);
@@ -84,7 +96,8 @@
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
 //! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
 //! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
-//! RTT control block decoded with defmt-decoder; USART framing/noise/parity errors, FIFO mode,
+//! MPU (regions are stored, not enforced); a live RTT reader (the log is read once, after the
+//! run, so only its first KiB — the buffer — is kept); USART framing/noise/parity errors, FIFO mode,
 //! bytes lost in the shift register at a reset (the transcript keeps every byte written to
 //! TDR); DMA, timers, ADC, EXTI, RTC, option-byte
 //! programming, read-out/write protection, ECC; unmodelled peripheral addresses read 0 and are
