@@ -38,6 +38,7 @@ pub mod loader;
 #[cfg(feature = "std")]
 pub mod loopback;
 pub mod pins;
+pub mod record;
 pub mod run;
 pub mod runctl;
 pub mod telemetry;

@@ -38,6 +38,7 @@
 //!    board time from the guest's start (`END_CYCLES − START_CYCLES`, pin edges relative to
 //!    `START_CYCLES`).
 
+use crate::record::{self, FrameError};
 use crate::run::Limits;
 
 /// RAM address of the record.
@@ -78,16 +79,16 @@ pub struct RunControl {
 /// Why [`RunControl::decode`] rejected a record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RunCtlError {
-    /// Fewer than [`WORDS`] words / [`SIZE`] bytes.
-    TooShort,
-    /// Word 0 is not [`MAGIC`].
-    BadMagic(u32),
-    /// Another major version.
-    BadVersion(u32),
+    /// Length, [`MAGIC`], major version or checksum.
+    Frame(FrameError),
     /// `FLAGS` has undefined bits, or [`ENDED`] without [`TAKEN`].
     BadFlags(u32),
-    /// Checksum mismatch: (stored, computed).
-    BadChecksum(u32, u32),
+}
+
+impl From<FrameError> for RunCtlError {
+    fn from(e: FrameError) -> Self {
+        RunCtlError::Frame(e)
+    }
 }
 
 fn lo_hi(v: u64) -> [u32; 2] {
@@ -96,10 +97,6 @@ fn lo_hi(v: u64) -> [u32; 2] {
 
 fn join(lo: u32, hi: u32) -> u64 {
     u64::from(hi) << 32 | u64::from(lo)
-}
-
-fn xor(words: &[u32]) -> u32 {
-    words.iter().fold(0, |a, w| a ^ w)
 }
 
 impl RunControl {
@@ -179,7 +176,7 @@ impl RunControl {
             e_hi,
             0,
         ];
-        w[WORDS - 1] = xor(&w[..WORDS - 1]);
+        record::seal(&mut w);
         w
     }
 
@@ -194,17 +191,7 @@ impl RunControl {
 
     /// Decodes and verifies a record from its words.
     pub fn decode(w: &[u32]) -> Result<Self, RunCtlError> {
-        let w = w.get(..WORDS).ok_or(RunCtlError::TooShort)?;
-        if w[0] != MAGIC {
-            return Err(RunCtlError::BadMagic(w[0]));
-        }
-        if w[1] >> 16 != FORMAT_VERSION >> 16 {
-            return Err(RunCtlError::BadVersion(w[1]));
-        }
-        let computed = xor(&w[..WORDS - 1]);
-        if w[WORDS - 1] != computed {
-            return Err(RunCtlError::BadChecksum(w[WORDS - 1], computed));
-        }
+        let w = record::check(w, WORDS, MAGIC, FORMAT_VERSION)?;
         let flags = w[6];
         if flags & !(TAKEN | ENDED) != 0 || flags == ENDED {
             return Err(RunCtlError::BadFlags(flags));
@@ -221,14 +208,7 @@ impl RunControl {
 
     /// Decodes a record from little-endian bytes (as read from RAM).
     pub fn decode_bytes(bytes: &[u8]) -> Result<Self, RunCtlError> {
-        if bytes.len() < SIZE {
-            return Err(RunCtlError::TooShort);
-        }
-        let mut w = [0u32; WORDS];
-        for (d, c) in w.iter_mut().zip(bytes.chunks_exact(4)) {
-            *d = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        Self::decode(&w)
+        Self::decode(&record::words::<WORDS>(bytes)?)
     }
 }
 
@@ -282,31 +262,34 @@ mod tests {
         assert_eq!(RunControl::accept(&[0; WORDS]), None, "power-on RAM");
         assert_eq!(
             RunControl::decode(&[0; WORDS]),
-            Err(RunCtlError::BadMagic(0))
+            Err(RunCtlError::Frame(FrameError::BadMagic(0)))
         );
-        assert_eq!(RunControl::decode(&[0; 3]), Err(RunCtlError::TooShort));
+        assert_eq!(
+            RunControl::decode(&[0; 3]),
+            Err(RunCtlError::Frame(FrameError::TooShort))
+        );
         assert_eq!(
             RunControl::decode_bytes(&[0; 8]),
-            Err(RunCtlError::TooShort)
+            Err(RunCtlError::Frame(FrameError::TooShort))
         );
         let mut w = RunControl::request(7, None).encode();
         w[2] ^= 1;
         assert!(matches!(
             RunControl::decode(&w),
-            Err(RunCtlError::BadChecksum(..))
+            Err(RunCtlError::Frame(FrameError::BadChecksum(..)))
         ));
         assert_eq!(RunControl::accept(&w), None);
         let mut w = RunControl::request(7, None).encode();
         w[1] = 0x0002_0000;
-        w[WORDS - 1] = xor(&w[..WORDS - 1]);
+        record::seal(&mut w);
         assert_eq!(
             RunControl::decode(&w),
-            Err(RunCtlError::BadVersion(0x0002_0000))
+            Err(RunCtlError::Frame(FrameError::BadVersion(0x0002_0000)))
         );
         for flags in [ENDED, 1 << 5] {
             let mut w = RunControl::request(7, None).encode();
             w[6] = flags;
-            w[WORDS - 1] = xor(&w[..WORDS - 1]);
+            record::seal(&mut w);
             assert_eq!(RunControl::decode(&w), Err(RunCtlError::BadFlags(flags)));
         }
     }

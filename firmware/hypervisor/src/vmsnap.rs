@@ -23,6 +23,8 @@
 
 use cockpit_vm::{GLOBALS, Vm};
 
+use crate::record::{self, FrameError};
+
 /// RAM address of the record.
 pub const VM_SNAPSHOT_ADDR: u32 = 0x2000_0100;
 /// Word 0 of a valid record.
@@ -115,23 +117,13 @@ impl VmSnapshot {
         for (d, g) in w[GLOBALS_AT..WORDS - 1].iter_mut().zip(self.globals) {
             *d = g as u32;
         }
-        w[WORDS - 1] = xor(&w[..WORDS - 1]);
+        record::seal(&mut w);
         w
     }
 
     /// Decodes and verifies a record from its words.
     pub fn decode(w: &[u32]) -> Result<Self, SnapshotError> {
-        let w = w.get(..WORDS).ok_or(SnapshotError::TooShort)?;
-        if w[0] != MAGIC {
-            return Err(SnapshotError::BadMagic(w[0]));
-        }
-        if w[1] >> 16 != FORMAT_VERSION >> 16 {
-            return Err(SnapshotError::BadVersion(w[1]));
-        }
-        let computed = xor(&w[..WORDS - 1]);
-        if w[WORDS - 1] != computed {
-            return Err(SnapshotError::BadChecksum(w[WORDS - 1], computed));
-        }
+        let w = record::check(w, WORDS, MAGIC, FORMAT_VERSION)?;
         let (depth, stored) = (w[2], w[3]);
         if stored != depth.min(STACK_WORDS as u32) {
             return Err(SnapshotError::BadDepth { depth, stored });
@@ -154,19 +146,19 @@ impl VmSnapshot {
 
     /// Decodes a record from little-endian bytes (as read from RAM).
     pub fn decode_bytes(bytes: &[u8]) -> Result<Self, SnapshotError> {
-        if bytes.len() < SIZE {
-            return Err(SnapshotError::TooShort);
-        }
-        let mut w = [0u32; WORDS];
-        for (d, c) in w.iter_mut().zip(bytes.chunks_exact(4)) {
-            *d = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        Self::decode(&w)
+        Self::decode(&record::words::<WORDS>(bytes)?)
     }
 }
 
-fn xor(words: &[u32]) -> u32 {
-    words.iter().fold(0, |a, w| a ^ w)
+impl From<FrameError> for SnapshotError {
+    fn from(e: FrameError) -> Self {
+        match e {
+            FrameError::TooShort => SnapshotError::TooShort,
+            FrameError::BadMagic(m) => SnapshotError::BadMagic(m),
+            FrameError::BadVersion(v) => SnapshotError::BadVersion(v),
+            FrameError::BadChecksum(s, c) => SnapshotError::BadChecksum(s, c),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -235,7 +227,7 @@ mod tests {
         );
         let mut w = VmSnapshot::new(&[5], &[0; GLOBALS]).encode();
         w[3] = 0;
-        w[WORDS - 1] = xor(&w[..WORDS - 1]);
+        record::seal(&mut w);
         assert_eq!(
             VmSnapshot::decode(&w),
             Err(SnapshotError::BadDepth {
