@@ -95,11 +95,10 @@
 //! (TEX/S/C/B) and the default map's XN for device/peripheral space have no effect.
 //! The FPU lazy-stacking extended frame (exception entry always pushes the basic frame, so an
 //! interrupted FP context is not saved); PSP/MSP banking on exception entry (handlers run on the
-//! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; the
-//! MPU (regions are stored, not enforced); a live RTT reader (the log is read once, after the
-//! run, so only its first KiB — the buffer — is kept); USART framing/noise/parity errors, FIFO mode,
-//! bytes lost in the shift register at a reset (the transcript keeps every byte written to
-//! TDR); DMA, timers, ADC, EXTI, RTC, option-byte
+//! current stack; cortex-m-rt firmware uses MSP only); exact cycle timing and wait states; a
+//! live RTT reader (the log is read once, after the run, so only its first KiB — the buffer —
+//! is kept); USART framing/noise/parity errors, FIFO mode, bytes lost in the shift register at
+//! a reset (the transcript keeps every byte written to TDR); DMA, timers, ADC, EXTI, RTC, option-byte
 //! programming, read-out/write protection, ECC; unmodelled peripheral addresses read 0 and are
 //! recorded in `Periph::unmodelled`.
 //!
