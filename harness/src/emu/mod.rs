@@ -25,8 +25,8 @@
 //! - Exceptions (unicorn has no NVIC): SysTick, PendSV, USART1/2/3 IRQs and any NVIC IRQ set
 //!   pending by software (ISPR, STIR), with ISER/ICER/ISPR/ICPR/IABR/IPR, SHPR priorities
 //!   (4 bits), PRIMASK/BASEPRI masking and nesting; entry stacks the 8-word basic frame
-//!   (8-byte aligned, xPSR bit 9), sets EXC_RETURN and IPSR; return on EXC_RETURN in handler
-//!   mode unstacks it. Entry is checked at basic-block boundaries, at least every 1024 cycles
+//!   (8-byte aligned, xPSR bit 9), clears EPSR.IT (the frame keeps it), sets EXC_RETURN and
+//!   IPSR; return on EXC_RETURN in handler mode unstacks it. Entry is checked at basic-block boundaries, at least every 1024 cycles
 //!   and right after peripheral writes. Guest faults (unmapped/protected access, undefined
 //!   instruction) enter HardFault with CFSR (PRECISERR/IBUSERR/UNDEFINSTR) and HFSR.FORCED; a
 //!   fault inside HardFault is a lockup (the run ends). SVC enters SVCall.
@@ -41,9 +41,9 @@
 //!   (DACCVIOL + MMARVALID with MMFAR, or IACCVIOL) and enters MemManage when
 //!   SHCSR.MEMFAULTENA is set and its priority allows, else HardFault (HFSR.FORCED). The
 //!   permissions of each view are computed once per `Mcu` (firmware toggling between two
-//!   configurations costs a few `mem_protect` calls per switch). The MPU view is re-read at
-//!   MPU register writes (effective from the next basic block: after the `dsb; isb` firmware
-//!   must issue anyway), exception entry and return, and the periodic check.
+//!   configurations costs a few `mem_protect` calls per switch). The MPU view is re-read
+//!   before the first basic block after an MPU register write (the `dsb; isb` firmware must
+//!   issue anyway ends the block), an exception entry or return, and at the periodic check.
 //! - RCC (reset values from [`crate::regmap::rcc`]; HSIRDY/HSERDY/PLLRDY/HSI48RDY/LSERDY/
 //!   LSIRDY follow their enables, CFGR.SWS follows SW, CSR reset flags + RMVF), PWR (register
 //!   file, SR2 always ready), FLASH (ACR; KEYR unlock sequence, wrong key locks until reset; CR
