@@ -44,6 +44,8 @@ pub struct Observations {
     /// Everything the board sent on USART1 during the test, raw: what the runner read from the
     /// bootloader port for `[inject]`, then the run's [`crate::target::Target::transcript`].
     pub transcript: Vec<u8>,
+    /// The firmware's decoded defmt log ([`crate::target::Target::log`]).
+    pub log: Vec<String>,
     /// The firmware's no-init records as the board holds them after the run.
     pub records: Records,
 }
@@ -68,12 +70,18 @@ pub fn evaluate(plan: &Plan, image: &ImageInfo, obs: &Observations) -> Evaluatio
         .iter()
         .map(|c| console(c, &text, &obs.console))
         .collect();
-    let transcript = String::from_utf8_lossy(&obs.transcript);
-    checks.extend(plan.transcript.iter().map(|c| {
-        let mut r = console(c, &transcript, &obs.transcript);
-        r.name = format!("transcript {}", r.name);
-        r
-    }));
+    let log: String = obs.log.iter().map(|l| format!("{l}\n")).collect();
+    for (what, plan_checks, raw) in [
+        ("transcript", &plan.transcript, &obs.transcript[..]),
+        ("log", &plan.log, log.as_bytes()),
+    ] {
+        let text = String::from_utf8_lossy(raw);
+        checks.extend(plan_checks.iter().map(|c| {
+            let mut r = console(c, &text, raw);
+            r.name = format!("{what} {}", r.name);
+            r
+        }));
+    }
     checks.extend(
         plan.registers
             .iter()
@@ -583,6 +591,7 @@ mod tests {
     fn obs(console: &str) -> Observations {
         Observations {
             transcript: console.as_bytes().to_vec(),
+            log: Vec::new(),
             records: Records::default(),
             report: RunReport {
                 end: RunEnd::Halted,
@@ -797,6 +806,31 @@ exact = "boot"
             &o,
         );
         assert!(!r[1].passed && r[1].observed.contains("no complete periods"));
+    }
+
+    #[test]
+    fn log_checks_see_the_decoded_defmt_lines() {
+        let mut o = obs("guest output\n");
+        o.log = vec![
+            "0.011 INFO guest: start".into(),
+            "0.025 INFO guest: halted after 90 instructions".into(),
+        ];
+        let extra = "[[log]]\ncontains = \"INFO guest: halted after 90\"\n\
+                     [[log]]\nregex = \"^0\\\\.\\\\d+ INFO guest: start$\"\n\
+                     [[log]]\nnot_contains = \"ERROR\"\n\
+                     [[log]]\ncontains = \"guest output\"\n";
+        let r = results(extra, &o);
+        let log: Vec<_> = r.iter().filter(|c| c.name.starts_with("log ")).collect();
+        assert_eq!(log.len(), 4, "{r:?}");
+        assert_eq!(
+            log.iter().map(|c| c.passed).collect::<Vec<_>>(),
+            [true, true, true, false],
+            "{log:?}"
+        );
+        o.log.clear();
+        let r = results(extra, &o);
+        let first = r.iter().find(|c| c.name.starts_with("log ")).unwrap();
+        assert!(!first.passed, "no log (sim): {first:?}");
     }
 
     #[test]

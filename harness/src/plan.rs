@@ -97,6 +97,10 @@ pub struct Plan {
     /// `[[transcript]]`: corner 2 checks on everything the board sent on USART1 (the
     /// firmware's own lines too), in plan order.
     pub transcript: Vec<ConsoleCheck>,
+    /// `[[log]]`: corner 2 checks on the firmware's decoded defmt log
+    /// ([`crate::target::Target::log`]: one `"<s> <LEVEL> <message>"` line per frame, each
+    /// ending in `\n`), in plan order; empty on boards without one (`sim`).
+    pub log: Vec<ConsoleCheck>,
     /// `[fault_record]`: corner 3 check of the firmware's decoded fault record.
     pub fault_record: Option<FaultRecordCheck>,
     /// `[failsafe]`: corner 3 check of the firmware's fail-safe record.
@@ -364,6 +368,8 @@ struct RawPlan {
     inject: Option<RawInject>,
     #[serde(default)]
     transcript: Vec<RawConsole>,
+    #[serde(default)]
+    log: Vec<RawConsole>,
     fault_record: Option<RawFaultRecord>,
     failsafe: Option<RawFailsafe>,
 }
@@ -517,6 +523,7 @@ impl RawPlan {
                     ("input", "[[input]]", !self.input.is_empty()),
                     ("inject", "[inject]", self.inject.is_some()),
                     ("transcript", "[[transcript]]", !self.transcript.is_empty()),
+                    ("log", "[[log]]", !self.log.is_empty()),
                     (
                         "fault_record",
                         "[fault_record]",
@@ -560,6 +567,7 @@ impl RawPlan {
             entries("timing", self.timing, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
         let transcript = entries("transcript", self.transcript, |r| r.validate())
             .map_err(|(f, m)| invalid(f, m))?;
+        let log = entries("log", self.log, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
         let inject = self
             .inject
             .map(RawInject::validate)
@@ -606,6 +614,7 @@ impl RawPlan {
             corrupt,
             inject,
             transcript,
+            log,
             fault_record,
             failsafe,
         })
@@ -1515,6 +1524,8 @@ until = "HARDFAULT:"
 timeout_s = 2.5
 [[transcript]]
 contains = "state=DEGRADED"
+[[log]]
+regex = "WARN fault record #1: kind 1"
 [fault_record]
 kind = "hardfault"
 pc = "firmware"
@@ -1533,6 +1544,7 @@ reason = "FAULT"
         assert!(
             matches!(p.transcript.as_slice(), [ConsoleCheck::Contains(s)] if s == "state=DEGRADED")
         );
+        assert!(matches!(p.log.as_slice(), [ConsoleCheck::Regex(_)]));
         let f = p.fault_record.unwrap();
         assert_eq!(f.kind, Some(FaultKind::HardFault));
         assert!(f.pc_in_firmware);

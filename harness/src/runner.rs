@@ -370,14 +370,15 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         registers,
         vm,
         transcript: [session.as_slice(), target.transcript()].concat(),
+        log: target.log().to_vec(),
         records,
     };
     let eval = checks::evaluate(plan, &booted, &obs);
     result.checks.extend(eval.checks);
     result.metrics.extend(eval.metrics);
     result.metrics.extend(target.board_metrics());
-    result.log = target.log().to_vec();
     result.console = String::from_utf8_lossy(&obs.console).into_owned();
+    result.log = obs.log;
     Ok(())
 }
 
