@@ -209,6 +209,22 @@ fn usart_tx_is_paced_at_the_line_rate_and_polling_fast_forwards() {
     drop(mcu);
 }
 
+/// An exception taken inside an IT block: `cpsid i; li r0, ICSR; li r1, PENDSTSET; str r1,
+/// [r0]; movs r5, #0; movs r7, #0; cmp r0, r0; ite eq; msreq PRIMASK, r5; movne r6, #1; li r1,
+/// 0x2000_0100; str r7, [r1]; SYS_EXIT`. The `msr` unmasks the pending SysTick between the two
+/// instructions of the IT block; the handler (`movs r7, #0x55; bx lr`) must run unconditionally
+/// (entry clears EPSR.IT) and the `movne` after the return must still be skipped.
+const IT_MAIN: &str = "72b64ef60450cef2000040f20001c0f2004101600025002780420cbf85f31088012640f20011c2f200010f60182040f22601c0f20201abbe";
+const IT_SYSTICK: &str = "55277047";
+
+#[test]
+fn exception_inside_an_it_block_runs_its_handler_unconditionally() {
+    let (stop, _, _, taken, r7) = mcu_run(&image(IT_MAIN, IT_SYSTICK), 1_000_000);
+    assert_eq!(stop, Stop::Exit(0x20026));
+    assert_eq!(taken, 1, "SysTick taken once");
+    assert_eq!(r7, 0x55, "the handler's first instruction ran");
+}
+
 // MPU (ARMv7-M PMSAv7). Programs assembled with llvm-mc as above; `li rN, v` below is
 // `movw rN, #lo16; movt rN, #hi16`, and `mpu(n, rbar, rasr)` is `li r0, MPU_RBAR; li r1,
 // rbar | VALID | n; str r1, [r0]; li r1, rasr; str r1, [r0, #4]`; `ctrl(v)` is `li r0, MPU_CTRL;
