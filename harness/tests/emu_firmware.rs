@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use cockpit_harness::emu::{EmuTarget, Firmware, Mcu, Stop};
 use cockpit_harness::target::{Budget, Target};
+use cockpit_hypervisor::runctl::{self, RUNCTL_ADDR};
 
 fn elf() -> Option<Firmware> {
     match Firmware::from_env() {
@@ -138,12 +139,17 @@ fn firmware_bootloader_on_a_pty_uploads_and_the_image_boots() {
     drop(client);
     // The session's register reads reach the running MCU.
     assert_eq!(t.read_u32(0x1FFF_7590).unwrap(), 0x0045_0042, "UID word 0");
+    // The firmware entered its bootloader through the run-control request (as on a probe
+    // board) and consumed it, so the next reset boots the bank again.
+    let flags = t.read_u32(RUNCTL_ADDR + 0x18).unwrap();
+    assert_eq!(flags, runctl::BOOTLOADER | runctl::TAKEN, "{flags:#x}");
     t.reboot().expect("reboot");
     let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
     assert!(
-        transcript.contains("user key held: bootloader on USART1"),
+        transcript.contains("bootloader requested (run-control): bootloader on USART1"),
         "{transcript}"
     );
+    assert!(!transcript.contains("user key held"), "{transcript}");
     // The firmware's FLASH driver wrote bank A and activated it.
     let budget = Budget {
         max_instructions: 1_000_000,
@@ -155,6 +161,30 @@ fn firmware_bootloader_on_a_pty_uploads_and_the_image_boots() {
     assert_eq!(t.console(), b"previous image still boots\n");
     let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
     assert!(transcript.contains("reason=reset"), "{transcript}");
+}
+
+#[test]
+fn the_user_key_held_at_reset_enters_the_bootloader_instead_of_the_guest() {
+    let Some(fw) = elf() else { return };
+    let mut t = EmuTarget::with_firmware(fw);
+    t.load(&image("previous_image.c")).expect("loads");
+    t.drive_input(cockpit_hypervisor::pins::USER_KEY.number(), true)
+        .expect("PC13");
+    // The firmware then idles in its bootloader until the wall-clock timeout: its boot lines
+    // come within milliseconds of board time.
+    let budget = Budget {
+        max_instructions: 1_000_000,
+        virtual_time: Duration::from_millis(300),
+        wall_timeout: Duration::from_secs(3),
+    };
+    t.run(&budget).expect("runs");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    assert!(
+        transcript.contains("user key held: bootloader on USART1"),
+        "{transcript}"
+    );
+    assert!(!transcript.contains("guest: running"), "{transcript}");
+    assert!(t.console().is_empty());
 }
 
 /// Builds `test-plans/programs/<name>` and runs it on `t` with `budget`.

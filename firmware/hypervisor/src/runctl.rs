@@ -1,6 +1,9 @@
 //! The run-control record: the budget of the next guest run, written into RAM by a debug probe
 //! (or the `emu` board) before the firmware starts the guest, and the firmware's answer — when
-//! the guest run started and ended on the firmware's cycle clock — written back into it.
+//! the guest run started and ended on the firmware's cycle clock — written back into it. Since
+//! format 1.1 the record can instead ask the firmware to enter its Oracle bootloader at the next
+//! boot ([`BOOTLOADER`]), which a debug probe cannot otherwise do (the firmware enters it with
+//! the user key held at reset or with no valid bank).
 //!
 //! Placement: [`RUNCTL_ADDR`] = `0x2000_00C0`, in the STM32G474 firmware's `NOLOAD`
 //! `.cockpit_noinit` block (memory.x reserves `0x2000_00C0..0x2000_0100`, 64 B), between the
@@ -11,12 +14,12 @@
 //! | Word | Offset | Field | Written by | Meaning |
 //! |---:|---:|---|---|---|
 //! | 0 | 0x00 | `MAGIC` | harness | [`MAGIC`] = `0xC0C4_B0D6` |
-//! | 1 | 0x04 | `VERSION` | harness | [`FORMAT_VERSION`] = `0x0001_0000` (major 1, minor 0) |
+//! | 1 | 0x04 | `VERSION` | harness | [`FORMAT_VERSION`] = `0x0001_0001` (major 1, minor 1) |
 //! | 2 | 0x08 | `MAX_INSTRUCTIONS_LO` | harness | guest instruction budget, low 32 bits |
 //! | 3 | 0x0C | `MAX_INSTRUCTIONS_HI` | harness | … high 32 bits |
 //! | 4 | 0x10 | `TIME_LIMIT_US_LO` | harness | board-time budget from the guest's start, µs, low 32 bits (0 = none) |
 //! | 5 | 0x14 | `TIME_LIMIT_US_HI` | harness | … high 32 bits |
-//! | 6 | 0x18 | `FLAGS` | both | harness writes 0; firmware sets [`TAKEN`], then [`ENDED`] |
+//! | 6 | 0x18 | `FLAGS` | both | harness writes 0 (a budget) or [`BOOTLOADER`] (minor 1); firmware sets [`TAKEN`], then [`ENDED`] (a budget) |
 //! | 7 | 0x1C | `START_CYCLES_LO` | firmware | its cycle clock (core cycles, DWT CYCCNT extended to 64 bits) when the guest started, low 32 bits |
 //! | 8 | 0x20 | `START_CYCLES_HI` | firmware | … high 32 bits |
 //! | 9 | 0x24 | `END_CYCLES_LO` | firmware | the same clock when the guest run ended (halt, fault, budget), low 32 bits |
@@ -37,6 +40,18 @@
 //!    harness. The harness reads the answer to learn that its budget was applied and to measure
 //!    board time from the guest's start (`END_CYCLES − START_CYCLES`, pin edges relative to
 //!    `START_CYCLES`).
+//!
+//! # Bootloader request (minor 1)
+//! 1. The harness writes [`RunControl::bootloader_request`] (`FLAGS` = [`BOOTLOADER`]; budget
+//!    and cycle words 0, ignored) while the core is halted after reset, then resumes it.
+//! 2. At boot, before boot selection, the firmware checks the record
+//!    ([`RunControl::take_bootloader`]): a valid, untaken bootloader request is consumed —
+//!    written back with [`TAKEN`] | [`BOOTLOADER`] — and the firmware enters its Oracle
+//!    bootloader on USART1, as with the user key held (the fail-safe state is not changed).
+//!    Because it is consumed, the next reset boots the active bank again; the harness reads
+//!    `TAKEN` to know the firmware entered the bootloader.
+//! 3. A bootloader request never carries a budget: [`RunControl::accept`] ignores it, and a
+//!    firmware of minor version 0 rejects its `FLAGS` and boots normally (so it never takes it).
 
 use crate::record::{self, FrameError};
 use crate::run::Limits;
@@ -46,7 +61,7 @@ pub const RUNCTL_ADDR: u32 = 0x2000_00C0;
 /// Word 0 of a valid record.
 pub const MAGIC: u32 = 0xC0C4_B0D6;
 /// Word 1: `major << 16 | minor`.
-pub const FORMAT_VERSION: u32 = 0x0001_0000;
+pub const FORMAT_VERSION: u32 = 0x0001_0001;
 /// Number of 32-bit words in the record.
 pub const WORDS: usize = 12;
 /// Size of the record in bytes.
@@ -55,6 +70,12 @@ pub const SIZE: usize = WORDS * 4;
 pub const TAKEN: u32 = 1 << 0;
 /// `FLAGS` bit 1: that guest run has ended (`END_CYCLES` valid).
 pub const ENDED: u32 = 1 << 1;
+/// `FLAGS` bit 2 (minor 1): a bootloader request — enter the Oracle bootloader at the next boot
+/// instead of booting a bank (with [`TAKEN`]: the firmware did).
+pub const BOOTLOADER: u32 = 1 << 2;
+/// The `FLAGS` values a valid record holds: a budget request, taken, ended; a bootloader
+/// request, taken.
+const VALID_FLAGS: [u32; 5] = [0, TAKEN, TAKEN | ENDED, BOOTLOADER, BOOTLOADER | TAKEN];
 
 const _: () = assert!(
     SIZE <= 0x40,
@@ -68,7 +89,7 @@ pub struct RunControl {
     pub max_instructions: u64,
     /// Board-time budget from the guest's start, µs; `None` = unlimited (encoded as 0).
     pub time_limit_us: Option<u64>,
-    /// [`TAKEN`], [`ENDED`].
+    /// [`TAKEN`], [`ENDED`], [`BOOTLOADER`].
     pub flags: u32,
     /// Firmware cycle clock at the guest's start (valid with [`TAKEN`]).
     pub start_cycles: u64,
@@ -81,7 +102,8 @@ pub struct RunControl {
 pub enum RunCtlError {
     /// Length, [`MAGIC`], major version or checksum.
     Frame(FrameError),
-    /// `FLAGS` has undefined bits, or [`ENDED`] without [`TAKEN`].
+    /// `FLAGS` has undefined bits or a combination no protocol step writes ([`ENDED`] without
+    /// [`TAKEN`], [`BOOTLOADER`] with [`ENDED`]).
     BadFlags(u32),
 }
 
@@ -112,10 +134,36 @@ impl RunControl {
         }
     }
 
+    /// A harness's bootloader request (module docs, "Bootloader request").
+    pub const fn bootloader_request() -> Self {
+        RunControl {
+            flags: BOOTLOADER,
+            ..Self::request(0, None)
+        }
+    }
+
     /// The firmware's side of step 2: the request to apply, if `words` (the record as found in
-    /// RAM) holds a valid one that no run has taken yet.
+    /// RAM) holds a valid budget request that no run has taken yet.
     pub fn accept(words: &[u32]) -> Option<Self> {
         Self::decode(words).ok().filter(|r| r.flags == 0)
+    }
+
+    /// The firmware's side of a bootloader request at boot: if `words` holds a valid, untaken
+    /// [`BOOTLOADER`] request, the record to store to consume it ([`TAKEN`] | [`BOOTLOADER`]);
+    /// the firmware then enters its bootloader. `None`: boot as usual.
+    pub fn take_bootloader(words: &[u32]) -> Option<Self> {
+        Self::decode(words)
+            .ok()
+            .filter(|r| r.flags == BOOTLOADER)
+            .map(|r| RunControl {
+                flags: BOOTLOADER | TAKEN,
+                ..r
+            })
+    }
+
+    /// Whether this is a bootloader request the firmware took (it entered its bootloader).
+    pub const fn bootloader_taken(&self) -> bool {
+        self.flags == BOOTLOADER | TAKEN
     }
 
     /// The limits of the run this request asks for (default slice).
@@ -193,7 +241,7 @@ impl RunControl {
     pub fn decode(w: &[u32]) -> Result<Self, RunCtlError> {
         let w = record::check(w, WORDS, MAGIC, FORMAT_VERSION)?;
         let flags = w[6];
-        if flags & !(TAKEN | ENDED) != 0 || flags == ENDED {
+        if !VALID_FLAGS.contains(&flags) {
             return Err(RunCtlError::BadFlags(flags));
         }
         let time_limit_us = join(w[4], w[5]);
@@ -286,12 +334,56 @@ mod tests {
             RunControl::decode(&w),
             Err(RunCtlError::Frame(FrameError::BadVersion(0x0002_0000)))
         );
-        for flags in [ENDED, 1 << 5] {
+        for flags in [
+            ENDED,
+            1 << 5,
+            BOOTLOADER | ENDED,
+            BOOTLOADER | TAKEN | ENDED,
+        ] {
             let mut w = RunControl::request(7, None).encode();
             w[6] = flags;
             record::seal(&mut w);
             assert_eq!(RunControl::decode(&w), Err(RunCtlError::BadFlags(flags)));
         }
+    }
+
+    #[test]
+    fn a_bootloader_request_is_taken_once_and_never_a_budget() {
+        let r = RunControl::bootloader_request();
+        let w = r.encode();
+        assert_eq!(w[1], 0x0001_0001, "minor version 1");
+        assert_eq!(w[6], BOOTLOADER);
+        assert_eq!(RunControl::decode(&w), Ok(r));
+        assert_eq!(RunControl::accept(&w), None, "not a budget");
+        assert!(!r.bootloader_taken());
+        let taken = RunControl::take_bootloader(&w).expect("an untaken request is taken");
+        assert_eq!(taken.flags, BOOTLOADER | TAKEN);
+        assert!(taken.bootloader_taken());
+        // Stored back, it is consumed: the next boot neither enters the bootloader nor takes a
+        // budget from it.
+        let stored = taken.encode();
+        assert_eq!(RunControl::decode(&stored), Ok(taken));
+        assert_eq!(RunControl::take_bootloader(&stored), None);
+        assert_eq!(RunControl::accept(&stored), None);
+        // A budget request, taken or not, and garbage are no bootloader request.
+        let budget = RunControl::request(10, None);
+        for words in [
+            budget.encode(),
+            budget.started(5).encode(),
+            budget.started(5).ended(9).encode(),
+            [0; WORDS],
+        ] {
+            assert_eq!(RunControl::take_bootloader(&words), None, "{words:x?}");
+        }
+        assert!(!budget.started(5).bootloader_taken());
+        let mut bad = w;
+        bad[2] ^= 1;
+        assert_eq!(RunControl::take_bootloader(&bad), None, "checksum");
+        // A minor-0 record (an older harness) still decodes.
+        let mut old = budget.encode();
+        old[1] = 0x0001_0000;
+        record::seal(&mut old);
+        assert_eq!(RunControl::accept(&old), Some(budget));
     }
 
     #[test]

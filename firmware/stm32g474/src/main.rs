@@ -2,7 +2,8 @@
 //! boot flow and the fail-safe states.
 //!
 //! Boot: clocks (170 MHz) → time base → USART1 → watchdog → fail-safe state from the reset
-//! cause and the no-init records → MPU → banner → user key / SafeStop / `boot::select` →
+//! cause and the no-init records → MPU → banner → SafeStop / user key or a harness's bootloader
+//! request (run-control record) / `boot::select` →
 //! guest run (`cockpit_hypervisor::run`) or the Oracle bootloader on USART1.
 #![no_std]
 #![no_main]
@@ -88,6 +89,7 @@ fn main() -> ! {
     let fault = records::fault();
     let new_fault = fault.is_some_and(|r| !r.acked);
     let key = user_key_held();
+    let requested = records::take_bootloader_request();
     let prev = failsafe::load();
     let rec = failsafe::decide_boot(
         prev.as_ref(),
@@ -139,9 +141,10 @@ fn main() -> ! {
         );
         bootloader(flash);
     }
-    if key {
-        defmt::info!("user key held: bootloader");
-        let _ = write!(con, "user key held: bootloader on USART1\r\n");
+    if key || requested {
+        let why = if key { "user key held" } else { "bootloader requested (run-control)" };
+        defmt::info!("{=str}: bootloader", why);
+        let _ = write!(con, "{why}: bootloader on USART1\r\n");
         bootloader(flash);
     }
     match boot::select(&flash) {

@@ -7,7 +7,8 @@
 //! TIME_LIMIT_US lo/hi (0 = none), FLAGS, START_CYCLES lo/hi, END_CYCLES lo/hi, XOR checksum.
 //! [`run_control_request`] finds a valid untaken request for the next guest run,
 //! [`start_run_control`] consumes it (FLAGS.TAKEN + START_CYCLES) right before the guest's first
-//! instruction, [`end_run_control`] adds FLAGS.ENDED + END_CYCLES.
+//! instruction, [`end_run_control`] adds FLAGS.ENDED + END_CYCLES. A bootloader request
+//! (FLAGS.BOOTLOADER, format 1.1) is consumed at boot by [`take_bootloader_request`].
 //!
 //! **VM snapshot record** @ `0x2000_0100` (101 LE u32, `cockpit_hypervisor::vmsnap`): magic,
 //! version, stack depth, stored count, the top 32 stack words, the 64 globals, XOR checksum.
@@ -100,6 +101,19 @@ fn store_run_control(r: &RunControl) {
 pub fn run_control_request() -> Option<RunControl> {
     let w: [u32; runctl::WORDS] = read(core::ptr::addr_of!(COCKPIT_RUNCTL).cast());
     RunControl::accept(&w)
+}
+
+/// Whether a harness asked for the Oracle bootloader at this boot (a run-control bootloader
+/// request); consumes the request (FLAGS.TAKEN), so the next reset boots normally.
+pub fn take_bootloader_request() -> bool {
+    let w: [u32; runctl::WORDS] = read(core::ptr::addr_of!(COCKPIT_RUNCTL).cast());
+    match RunControl::take_bootloader(&w) {
+        Some(taken) => {
+            store_run_control(&taken);
+            true
+        }
+        None => false,
+    }
 }
 
 /// Consumes request `r`: marks it taken by a guest run starting at firmware cycle `now`, so a

@@ -494,6 +494,17 @@ impl Periph {
         }
     }
 
+    /// Drives each `(logical pin, high)` of `inputs` from outside (a button, a jumper): the pin's
+    /// GPIO input reads that level instead of its pull. Pins outside the logical map are
+    /// ignored (`Target::drive_input` rejects them).
+    pub fn drive_inputs(&mut self, inputs: &[(u8, bool)]) {
+        for &(n, high) in inputs {
+            if let Ok(p) = Pin::new(i32::from(n)) {
+                self.gpio[usize::from(p.port().0)].set_external(p.bit(), Some(high));
+            }
+        }
+    }
+
     /// Resets peripherals as a system reset does, keeping the flash, the edge/console logs,
     /// external pin levels and the reset cause in RCC_CSR.
     pub fn system_reset(&mut self, cause: ResetCause) {

@@ -1,7 +1,8 @@
 //! USART1 of the `emu` board as a pseudo-terminal, served by the firmware's own Oracle
 //! bootloader.
 //!
-//! [`Session::open`] powers the MCU on with the user key (PC13) held, so the unmodified firmware
+//! [`Session::open`] powers the MCU on with a bootloader request in the run-control record
+//! (`cockpit_hypervisor::runctl::BOOTLOADER`, as a probe writes it), so the unmodified firmware
 //! enters its bootloader, and serves USART1 on a pty ([`crate::pty`]) from a thread that owns
 //! the emulator (unicorn is not `Send`, so the [`Mcu`] is created inside it). Bytes the client
 //! writes go onto USART1's RX line at the line rate the firmware programmed (BRR), arriving in
@@ -13,8 +14,7 @@
 //! ahead, waits on the pty for input until wall time catches up. When the firmware idles
 //! (polls an empty receiver), the thread blocks on the pty for input (at most [`IDLE_WAIT`])
 //! and then moves board time forward to wall time — but never past the next byte due on the RX
-//! line, and by at most [`MAX_JUMP_CYCLES`] at once. The key is released when the firmware
-//! first idles (it has sampled it and waits in its bootloader).
+//! line, and by at most [`MAX_JUMP_CYCLES`] at once.
 //!
 //! The core stops when the firmware resets itself (a fault handler, the watchdog): it has left
 //! its bootloader, and the reset is handed to the next run ([`SessionEnd::reset`]). The thread
@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use cockpit_hypervisor::pins::{self, Pin};
+use cockpit_hypervisor::runctl::{RUNCTL_ADDR, RunControl};
 use serialport::TTYPort;
 
 use super::mcu::{CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
@@ -80,8 +80,8 @@ pub struct Session {
 
 impl Session {
     /// Powers the MCU on (RAM cleared) on `flash` (512 KiB, firmware already placed) with
-    /// `inputs` (logical pin, level) driven and the user key held, and serves USART1 on a new
-    /// pty. The flash is taken out of `flash` only once the pty exists. Errors: `Board` if the
+    /// `inputs` (logical pin, level) driven and a bootloader request in the run-control record,
+    /// and serves USART1 on a new pty. The flash is taken out of `flash` only once the pty exists. Errors: `Board` if the
     /// pty or the thread cannot be created.
     pub fn open(flash: &mut Box<[u8]>, inputs: &[(u8, bool)]) -> Result<Session, TargetError> {
         let (master, slave, path) = pty::open()?;
@@ -165,23 +165,11 @@ fn serve(
     // SAFETY: `flash` is a boxed 512 KiB slice that outlives `mcu` (dropped before `flash` is
     // returned) and is not touched while `mcu` exists.
     let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }?;
-    let key = pins::USER_KEY;
-    let set_pin = |mcu: &mut Mcu, pin: Pin, level: Option<bool>| {
-        mcu.periph_mut().gpio[usize::from(pin.port().0)].set_external(pin.bit(), level);
-    };
-    let plan_level = |pin: Pin| {
-        inputs
-            .iter()
-            .find(|&&(n, _)| n == pin.number())
-            .map(|&(_, high)| high)
-    };
-    for &(n, high) in inputs {
-        if let Ok(p) = Pin::new(i32::from(n)) {
-            set_pin(&mut mcu, p, Some(high));
-        }
-    }
-    set_pin(&mut mcu, key, Some(true));
-    let mut key_held = true;
+    mcu.periph_mut().drive_inputs(inputs);
+    mcu.mem_write(
+        RUNCTL_ADDR,
+        &RunControl::bootloader_request().encode_bytes(),
+    )?;
     mcu.periph_mut().idle_polls = IDLE_POLLS;
     mcu.set_stop_at_reset(true);
     mcu.reset_core()?;
@@ -205,10 +193,6 @@ fn serve(
             Stop::Idle => true,
             Stop::Cycles | Stop::Predicate => false,
         };
-        if idle && key_held {
-            set_pin(&mut mcu, key, plan_level(key));
-            key_held = false;
-        }
         let p = mcu.periph_mut();
         let board = p.cycles;
         let next_due = p.usart[0].rx_line.next_due();

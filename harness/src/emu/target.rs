@@ -6,8 +6,9 @@
 //! flash, powers the MCU on and runs it until the telemetry record at `0x2000_0000` says the
 //! guest halted or faulted, or the budget ends.
 //!
-//! [`Target::bootloader_port`] powers the MCU on with the user key held and serves USART1 on a
-//! pseudo-terminal ([`super::serial`]): the firmware's own Oracle bootloader answers, and its
+//! [`Target::bootloader_port`] powers the MCU on with a bootloader request in the run-control
+//! record (`cockpit_hypervisor::runctl::BOOTLOADER`, the request a probe board writes) and
+//! serves USART1 on a pseudo-terminal ([`super::serial`]): the firmware's own Oracle bootloader answers, and its
 //! FLASH driver programs the board's flash through the FLASH model. [`Target::reboot`] takes the
 //! flash and the RAM back; the next run is a reset (RAM kept, the no-init records with it) that
 //! boots what the firmware's boot selection picks.
@@ -334,11 +335,7 @@ impl Target for EmuTarget {
         // SAFETY: `self.flash` is a boxed 512 KiB slice that outlives `mcu` (dropped at the end
         // of this function) and is not touched while `mcu` runs.
         let mut mcu = unsafe { Mcu::new(self.flash.as_mut_ptr()) }.map_err(TargetError::Board)?;
-        for &(pin, high) in &self.inputs {
-            if let Ok(p) = Pin::new(i32::from(pin)) {
-                mcu.periph_mut().gpio[usize::from(p.port().0)].set_external(p.bit(), Some(high));
-            }
-        }
+        mcu.periph_mut().drive_inputs(&self.inputs);
         if let Some(r) = self.resume.take() {
             mcu.mem_write(SRAM_BASE, &r.sram)
                 .map_err(TargetError::Board)?;
@@ -567,7 +564,8 @@ impl Target for EmuTarget {
     }
 
     /// Ends a running session (a reset into the bootloader), places the firmware and powers
-    /// the MCU on with the user key (PC13) held, serving USART1 on a new pty
+    /// the MCU on with a run-control bootloader request (as a probe board writes it; the
+    /// firmware consumes it and enters its bootloader), serving USART1 on a new pty
     /// ([`super::serial::Session`]); returns its `/dev/pts/N`. Errors: `Board` if the ELF is
     /// missing or the pty or its thread cannot be made.
     fn bootloader_port(&mut self) -> Result<String, TargetError> {

@@ -7,7 +7,9 @@
 //! into bank A with the probe. [`Target::run`] resets the chip, hands the budget to the
 //! firmware (run-control record), lets it boot the active bank and polls until it reports the
 //! guest's end, then halts the core so that memory, peripheral and core registers can be read
-//! as the run left them.
+//! as the run left them. [`Target::bootloader_port`] resets the chip with a bootloader request
+//! in the run-control record, so the firmware enters its Oracle bootloader on USART1 (the
+//! board's serial port); [`Target::reboot`] resets it into the active bank.
 
 use std::time::{Duration, Instant};
 
@@ -115,6 +117,8 @@ pub struct ProbeTarget {
     hardfault: Option<FaultRecord>,
     notes: Vec<String>,
     last: LastRun,
+    /// Whether [`Target::bootloader_port`] left the firmware in its bootloader.
+    in_bootloader: bool,
 }
 
 impl std::fmt::Debug for ProbeTarget {
@@ -195,6 +199,7 @@ impl ProbeTarget {
             hardfault: None,
             notes: Vec::new(),
             last: LastRun::default(),
+            in_bootloader: false,
         })
     }
 
@@ -372,6 +377,7 @@ impl Target for ProbeTarget {
         self.last = LastRun::default();
         self.stack_peak = None;
         self.link.reset_and_halt()?;
+        self.in_bootloader = false;
         match &self.stack {
             Ok(region) => {
                 let link = &mut self.link;
@@ -531,15 +537,56 @@ impl Target for ProbeTarget {
         ))
     }
 
-    /// Not yet: the firmware enters its Oracle bootloader only with the user key (PC13) held
-    /// at reset or with no valid bank, and neither can be requested through the probe today.
-    /// `Unsupported`, so `upload = "oracle"` plans are an `error` on a probe board.
+    /// Resets the chip (halted), writes a bootloader request into the run-control record
+    /// (`cockpit_hypervisor::runctl::BOOTLOADER`) and resumes the core; the firmware consumes
+    /// the request at boot and enters its Oracle bootloader on USART1. Polls the record every
+    /// `poll_interval` until the firmware marks the request taken, then returns the board's
+    /// `serial_port`. Errors (`Board`): the hardware map gives no `serial_port`, the firmware
+    /// did not take the request within `boot_margin` (a firmware older than run-control
+    /// format 1.1), probe failures and timeouts.
     fn bootloader_port(&mut self) -> Result<String, TargetError> {
-        Err(TargetError::Unsupported(
-            "a probe board cannot enter the Oracle bootloader yet: the firmware enters it only \
-             with the user key (PC13) held at reset or with no valid bank"
-                .into(),
-        ))
+        let port = self.config.serial_port.clone().ok_or_else(|| {
+            TargetError::Board(format!(
+                "board `{}` has no serial_port in the hardware map: the Oracle bootloader \
+                 listens on USART1",
+                self.config.board_id
+            ))
+        })?;
+        self.link.reset_and_halt()?;
+        self.link.write_memory(
+            RUNCTL_ADDR,
+            &RunControl::bootloader_request().encode_bytes(),
+        )?;
+        self.link.resume()?;
+        self.in_bootloader = true;
+        let start = Instant::now();
+        loop {
+            std::thread::sleep(self.config.poll_interval);
+            if self.run_control()?.is_some_and(|r| r.bootloader_taken()) {
+                return Ok(port);
+            }
+            if start.elapsed() >= self.config.boot_margin {
+                return Err(TargetError::Board(format!(
+                    "the firmware did not take the bootloader request (run-control record at \
+                     {RUNCTL_ADDR:#010x}) within {:?}: is it older than run-control format 1.1?",
+                    self.config.boot_margin
+                )));
+            }
+        }
+    }
+
+    /// Leaves the bootloader: resets the chip (halted), clears the run-control record (so no
+    /// request is left) and resumes the core, which boots the active bank. Nothing when the
+    /// board is not in its bootloader. Errors: `Board` (probe failures and timeouts).
+    fn reboot(&mut self) -> Result<(), TargetError> {
+        if !self.in_bootloader {
+            return Ok(());
+        }
+        self.link.reset_and_halt()?;
+        self.link.write_memory(RUNCTL_ADDR, &[0; runctl::SIZE])?;
+        self.link.resume()?;
+        self.in_bootloader = false;
+        Ok(())
     }
 
     /// The core's register as the run left it (halted). Errors: `Board`.

@@ -7,7 +7,7 @@ use std::time::Duration;
 use cockpit_hypervisor::boot::{self, BootChoice};
 use cockpit_hypervisor::fault::{FAULT_ADDR, FaultKind, FaultRecord};
 use cockpit_hypervisor::flash::MemFlash;
-use cockpit_hypervisor::runctl::{RUNCTL_ADDR, RunControl};
+use cockpit_hypervisor::runctl::{self, RUNCTL_ADDR, RunControl};
 use cockpit_hypervisor::telemetry::{RunState, TELEMETRY_ADDR, TelemetryRecord};
 use cockpit_hypervisor::vmsnap::{VM_SNAPSHOT_ADDR, VmSnapshot};
 use cockpit_hypervisor::{FLASH_BASE, PROGRAM_BANK_ADDR};
@@ -574,10 +574,78 @@ fn console_is_the_guest_part_of_the_usart1_transcript() {
         t.drive_input(13, true),
         Err(TargetError::Unsupported(_))
     ));
-    assert!(matches!(
-        t.bootloader_port(),
-        Err(TargetError::Unsupported(_))
-    ));
+}
+
+/// The run-control record in the fake board's RAM.
+fn run_control_in_ram(link: &ScriptedLink) -> Vec<u8> {
+    let off = (RUNCTL_ADDR - 0x2000_0000) as usize;
+    link.board().ram[off..off + runctl::SIZE].to_vec()
+}
+
+#[test]
+fn bootloader_entry_is_a_run_control_request_and_reboot_clears_it() {
+    let (dir, fw, link) = setup();
+    let mut c = config(fw);
+    c.serial_port = Some("/dev/ttyACM7".into());
+    let mut t = ProbeTarget::with_link(c, None, Box::new(link.clone()), None, &mut |_| {}).unwrap();
+    // Not in the bootloader: reboot does nothing.
+    t.reboot().unwrap();
+    assert_eq!(link.board().calls_of("reset_and_halt"), 0);
+    // The firmware takes the request at its second poll after the resume.
+    let request = RunControl::bootloader_request().encode_bytes();
+    let taken = RunControl::take_bootloader(&RunControl::bootloader_request().encode())
+        .unwrap()
+        .encode_bytes();
+    link.board().script = vec![write(2, RUNCTL_ADDR, taken.to_vec())];
+    link.board().calls.clear();
+    assert_eq!(t.bootloader_port().unwrap(), "/dev/ttyACM7");
+    let calls = link.board().calls.clone();
+    assert_eq!(
+        calls[..3],
+        ["reset_and_halt", "write 0x200000c0+48", "resume"],
+        "the request is written while the core is halted after reset"
+    );
+    assert_eq!(link.board().calls_of("read 0x200000c0+48"), 2, "{calls:?}");
+    assert_eq!(run_control_in_ram(&link), taken);
+    assert_ne!(request, taken);
+    // Reboot: reset, clear the record, run the active bank.
+    link.board().calls.clear();
+    t.reboot().unwrap();
+    assert_eq!(
+        link.board().calls,
+        ["reset_and_halt", "write 0x200000c0+48", "resume"]
+    );
+    assert_eq!(run_control_in_ram(&link), [0; runctl::SIZE]);
+    assert!(!link.board().halted);
+    t.reboot().unwrap();
+    assert_eq!(link.board().calls_of("reset_and_halt"), 1, "once only");
+
+    // A firmware that never takes the request (older than format 1.1): a Board error.
+    link.board().script.clear();
+    let e = t.bootloader_port().unwrap_err();
+    assert!(
+        matches!(&e, TargetError::Board(m) if m.contains("did not take the bootloader request")),
+        "{e}"
+    );
+    assert_eq!(
+        run_control_in_ram(&link),
+        request,
+        "the request was written"
+    );
+
+    // No serial port in the hardware map: a Board error before touching the probe.
+    let mut t = open(
+        &link,
+        firmware_file(dir.path(), "fw2", &[(0x0800_0000, &VECTORS)]),
+    )
+    .unwrap();
+    link.board().calls.clear();
+    let e = t.bootloader_port().unwrap_err();
+    assert!(
+        matches!(&e, TargetError::Board(m) if m.contains("board `bench-1` has no serial_port")),
+        "{e}"
+    );
+    assert!(link.board().calls.is_empty(), "{:?}", link.board().calls);
 }
 
 /// The firmware ELF (`COCKPIT_FIRMWARE_ELF`, else the build script's output); `None` (skip)
