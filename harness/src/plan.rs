@@ -950,24 +950,41 @@ impl RawInject {
     }
 }
 
+/// The item of `known` whose `name` is `given` (ASCII case-insensitive); `None` when the key is
+/// absent. Errors: `field`, naming the known values.
+fn named<T: Copy>(
+    field: &str,
+    what: &str,
+    given: Option<&str>,
+    known: &[T],
+    name: impl Fn(T) -> &'static str,
+) -> Result<Option<T>, FieldError> {
+    let Some(given) = given else {
+        return Ok(None);
+    };
+    known
+        .iter()
+        .copied()
+        .find(|&k| name(k).eq_ignore_ascii_case(given))
+        .map(Some)
+        .ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|&k| name(k)).collect();
+            (
+                field.to_string(),
+                format!("unknown {what} {given:?} (known: {})", names.join(", ")),
+            )
+        })
+}
+
 impl RawFaultRecord {
     fn validate(self) -> Result<FaultRecordCheck, FieldError> {
-        let kind = match self.kind.as_deref() {
-            None => None,
-            Some(k) => Some(
-                [FaultKind::HardFault, FaultKind::Panic, FaultKind::MemManage]
-                    .into_iter()
-                    .find(|f| f.name().eq_ignore_ascii_case(k))
-                    .ok_or_else(|| {
-                        (
-                            ".kind".to_string(),
-                            format!(
-                                "unknown fault kind {k:?} (known: HARDFAULT, PANIC, MEMMANAGE)"
-                            ),
-                        )
-                    })?,
-            ),
-        };
+        let kind = named(
+            ".kind",
+            "fault kind",
+            self.kind.as_deref(),
+            &[FaultKind::HardFault, FaultKind::Panic, FaultKind::MemManage],
+            FaultKind::name,
+        )?;
         let pc_in_firmware = match self.pc.as_deref() {
             None => false,
             Some("firmware") => true,
@@ -1013,36 +1030,21 @@ impl RawFaultRecord {
 
 impl RawFailsafe {
     fn validate(self) -> Result<FailsafeCheck, FieldError> {
-        let state = match self.state.as_deref() {
-            None => None,
-            Some(s) => Some(
-                [State::Normal, State::Degraded, State::SafeStop]
-                    .into_iter()
-                    .find(|x| x.name().eq_ignore_ascii_case(s))
-                    .ok_or_else(|| {
-                        (
-                            ".state".to_string(),
-                            format!("unknown state {s:?} (known: NORMAL, DEGRADED, SAFESTOP)"),
-                        )
-                    })?,
-            ),
-        };
-        let reason = match self.reason.as_deref() {
-            None => None,
-            Some(r) => Some(
-                (0..=8)
-                    .map(Reason::from_u32)
-                    .find(|x| x.name().eq_ignore_ascii_case(r))
-                    .ok_or_else(|| {
-                        let known: Vec<&str> =
-                            (0..=8).map(|v| Reason::from_u32(v).name()).collect();
-                        (
-                            ".reason".to_string(),
-                            format!("unknown reason {r:?} (known: {})", known.join(", ")),
-                        )
-                    })?,
-            ),
-        };
+        let state = named(
+            ".state",
+            "state",
+            self.state.as_deref(),
+            &[State::Normal, State::Degraded, State::SafeStop],
+            State::name,
+        )?;
+        let reasons: Vec<Reason> = (0..=8).map(Reason::from_u32).collect();
+        let reason = named(
+            ".reason",
+            "reason",
+            self.reason.as_deref(),
+            &reasons,
+            Reason::name,
+        )?;
         if state.is_none() && reason.is_none() {
             return Err((
                 String::new(),
