@@ -82,10 +82,11 @@
 //!   high-water mark ([`crate::stack_peak`]: the stack between `_stack_end` and `_stack_start`
 //!   is painted at power-on and scanned after the run; metric
 //!   [`crate::target::STACK_PEAK_METRIC`]).
-//! - Speed (`cargo bench --features emu --bench emu`, 2 shared cores, measured 2026-11-22 under
-//!   load): ≈ 530–580 M Thumb instructions/s on a tight loop; boot to `guest: running` =
-//!   13.2 ms of board time in ≈ 7 ms wall; the whole `blinky` plan (4 s of board time) ≈ 32 ms
-//!   wall (`sim`: ≈ 12 µs).
+//! - Speed (`cargo bench --features emu --bench emu`, 2 cores shared with other builds, load
+//!   average 7–10, so wall times vary ×2): boot to `guest: running` = 13.2 ms of board time
+//!   (deterministic); with MPU guest isolation ≈ 415 M Thumb instructions/s on a tight loop,
+//!   boot ≈ 15.5 ms wall, the whole `blinky` plan (4 s of board time) ≈ 84 ms wall (`sim`:
+//!   ≈ 7 µs); before it (same day) 530–580 M/s, ≈ 7 ms and ≈ 32 ms.
 //!
 //! # Not modelled (yet)
 //! MPU: exception stacking/unstacking and vector reads are not checked (no MSTKERR/MUNSTKERR);
