@@ -142,7 +142,11 @@ fn main() -> ! {
         bootloader(flash);
     }
     if key || requested {
-        let why = if key { "user key held" } else { "bootloader requested (run-control)" };
+        let why = if key {
+            "user key held"
+        } else {
+            "bootloader requested (run-control)"
+        };
         defmt::info!("{=str}: bootloader", why);
         let _ = write!(con, "{why}: bootloader on USART1\r\n");
         bootloader(flash);
