@@ -19,8 +19,9 @@ use cockpit_vm::{GLOBALS, VmError};
 use regex::{Regex, RegexBuilder};
 use serde::Deserialize;
 
+use crate::corereg::CoreRegister;
 use crate::regmap;
-use crate::target::Budget;
+use crate::target::{Budget, Target, TargetError};
 
 /// Board kinds a plan may name in `boards`.
 pub const BOARD_KINDS: [&str; 3] = ["sim", "emu", "probe"];
@@ -233,14 +234,39 @@ pub struct Input {
     pub high: bool,
 }
 
-/// One register or memory word (corner 3) expectation: `read_u32(address) & mask == equals`.
+/// What a [`RegisterCheck`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterSource {
+    /// The 32-bit word at this byte address (a peripheral register, flash, RAM):
+    /// [`Target::read_u32`].
+    Memory(u32),
+    /// A core register of the board's CPU (`emu`, `probe`): [`Target::read_core_register`].
+    Core(CoreRegister),
+}
+
+impl RegisterSource {
+    /// Reads the value from `target`. Errors: the target's (`Unsupported` for a core register
+    /// on a board without a CPU).
+    pub fn read(self, target: &mut dyn Target) -> Result<u32, TargetError> {
+        match self {
+            RegisterSource::Memory(addr) => target.read_u32(addr),
+            RegisterSource::Core(reg) => target.read_core_register(reg),
+        }
+    }
+}
+
+/// Board kinds without a CPU whose core registers a plan could read.
+pub const NO_CORE_REGISTERS: [&str; 1] = ["sim"];
+
+/// One register or memory word (corner 3) expectation: `source & mask == equals`.
 #[derive(Clone, Debug)]
 pub struct RegisterCheck {
-    /// RM0440 name as written in the plan; when given by address, the address in hex followed
-    /// by its RM0440 name if the register map knows it (`0x48000814 (GPIOC.ODR)`).
+    /// RM0440 or core register name as written in the plan; when given by address, the
+    /// address in hex followed by its RM0440 name if the register map knows it
+    /// (`0x48000814 (GPIOC.ODR)`).
     pub label: String,
-    /// Byte address of the 32-bit word.
-    pub address: u32,
+    /// What is read.
+    pub source: RegisterSource,
     /// Bits compared.
     pub mask: u32,
     /// Expected value of the masked bits.
@@ -558,6 +584,28 @@ impl RawPlan {
             entries("console", self.console, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
         let registers =
             entries("register", self.register, |r| r.validate()).map_err(|(f, m)| invalid(f, m))?;
+        let no_cpu = self
+            .boards
+            .iter()
+            .find(|b| NO_CORE_REGISTERS.contains(&b.as_str()));
+        if let (Some(kind), Some((i, reg))) = (
+            no_cpu,
+            registers
+                .iter()
+                .enumerate()
+                .find_map(|(i, r)| match r.source {
+                    RegisterSource::Core(reg) => Some((i, reg)),
+                    RegisterSource::Memory(_) => None,
+                }),
+        ) {
+            return Err(invalid(
+                format!("register[{i}].name"),
+                format!(
+                    "core register {reg} cannot be read on board kind {kind:?} (it models no \
+                     CPU); list only boards with one (\"emu\", \"probe\") in `boards`"
+                ),
+            ));
+        }
         let vm = self
             .vm
             .unwrap_or_default()
@@ -828,36 +876,48 @@ impl RawRegister {
         } else {
             ".address"
         };
-        let (label, address) = match (self.name, self.address) {
+        let (label, source) = match (self.name, self.address) {
             (Some(name), None) => {
-                let addr = regmap::resolve(&name).ok_or_else(|| {
-                    (
-                        ".name".to_string(),
-                        format!("unknown register {name:?} (expected an RM0440 name such as GPIOC.MODER)"),
-                    )
-                })?;
-                (name, addr)
+                let source = match regmap::resolve(&name) {
+                    Some(addr) => RegisterSource::Memory(addr),
+                    None => RegisterSource::Core(name.parse::<CoreRegister>().map_err(|_| {
+                        (
+                            ".name".to_string(),
+                            format!(
+                                "unknown register {name:?} (expected an RM0440 name such as \
+                                 GPIOC.MODER, or a core register: R0–R15, SP, LR, PC, xPSR, \
+                                 MSP, PSP)"
+                            ),
+                        )
+                    })?),
+                };
+                (name, source)
             }
             (None, Some(addr)) => match regmap::name_of(addr) {
-                Some(name) => (format!("{addr:#010x} ({name})"), addr),
-                None => (format!("{addr:#010x}"), addr),
+                Some(name) => (
+                    format!("{addr:#010x} ({name})"),
+                    RegisterSource::Memory(addr),
+                ),
+                None => (format!("{addr:#010x}"), RegisterSource::Memory(addr)),
             },
             _ => {
                 return Err((String::new(), "needs exactly one of name, address".into()));
             }
         };
-        if !address.is_multiple_of(4) {
-            return Err((
-                ".address".into(),
-                format!("{address:#010x} is not 4-byte aligned"),
-            ));
-        }
-        if regmap::is_write_only(address) {
-            let name = regmap::name_of(address).unwrap_or("the register");
-            return Err((
-                address_field.into(),
-                format!("{name} is write-only (it reads as 0), so checking it proves nothing"),
-            ));
+        if let RegisterSource::Memory(address) = source {
+            if !address.is_multiple_of(4) {
+                return Err((
+                    ".address".into(),
+                    format!("{address:#010x} is not 4-byte aligned"),
+                ));
+            }
+            if regmap::is_write_only(address) {
+                let name = regmap::name_of(address).unwrap_or("the register");
+                return Err((
+                    address_field.into(),
+                    format!("{name} is write-only (it reads as 0), so checking it proves nothing"),
+                ));
+            }
         }
         let equals = self
             .equals
@@ -877,7 +937,7 @@ impl RawRegister {
         }
         Ok(RegisterCheck {
             label,
-            address,
+            source,
             mask,
             equals,
             description: self.description,
@@ -1395,6 +1455,45 @@ count = 4
         .unwrap();
         assert_eq!(plan.registers[0].label, "0x48000814 (GPIOC.ODR)");
         assert_eq!(plan.registers[1].label, "0x10000000");
+        assert_eq!(
+            plan.registers[0].source,
+            RegisterSource::Memory(0x4800_0814)
+        );
+    }
+
+    #[test]
+    fn core_registers_by_name_only_on_boards_with_a_cpu() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n";
+        let regs = "[[register]]\nname = \"GPIOC.MODER\"\nequals = 0\n\
+                    [[register]]\nname = \"MSP\"\nmask = 0xFFFE0000\nequals = 0x20000000\n\
+                    [[register]]\nname = \"pc\"\nequals = 0\n";
+        let plan = parse(&format!("{base}boards = [\"emu\", \"probe\"]\n{regs}")).unwrap();
+        let sources: Vec<RegisterSource> = plan.registers.iter().map(|r| r.source).collect();
+        assert_eq!(
+            sources,
+            [
+                RegisterSource::Memory(0x4800_0800),
+                RegisterSource::Core(CoreRegister::Msp),
+                RegisterSource::Core(CoreRegister::R(15)),
+            ]
+        );
+        assert_eq!(plan.registers[2].label, "pc", "as written");
+        // The default boards (sim), or sim among others: a plan/board mismatch, named.
+        for boards in ["", "boards = [\"emu\", \"sim\"]\n"] {
+            let e = err(&format!("{base}{boards}{regs}"));
+            assert!(e.contains("`register[1].name`"), "{e}");
+            assert!(
+                e.contains("core register MSP cannot be read on board kind \"sim\""),
+                "{e}"
+            );
+        }
+        let e = err(&format!(
+            "{base}boards = [\"emu\"]\n[[register]]\nname = \"R16\"\nequals = 0\n"
+        ));
+        assert!(
+            e.contains("`register[0].name`") && e.contains("or a core register: R0–R15"),
+            "{e}"
+        );
     }
 
     #[test]

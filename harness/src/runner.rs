@@ -346,16 +346,19 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
     }
     let console = target.console().to_vec();
     let edges = target.pin_edges().to_vec();
-    let registers = plan
+    let mut registers = plan
         .registers
         .iter()
-        .map(|r| target.read_u32(r.address))
+        .map(|r| r.source.read(target))
         .collect::<Vec<_>>();
-    if let Some(e) = registers.iter().find_map(|r| match r {
-        Err(e @ TargetError::Board(_)) => Some(e),
-        _ => None,
-    }) {
-        return Err(Unjudged::Infra(format!("reading a register failed: {e}")));
+    // A board failure is infrastructure; a register the board cannot read at all (a core
+    // register on a board without a CPU) is a plan/board mismatch, never a failed check.
+    if let Some(i) = registers
+        .iter()
+        .position(|r| matches!(r, Err(TargetError::Board(_) | TargetError::Unsupported(_))))
+        && let Err(e) = registers.swap_remove(i)
+    {
+        return Err(Unjudged::from_target("reading a register failed", e));
     }
     let vm = target
         .vm_state()
@@ -800,6 +803,25 @@ mod tests {
         assert!(
             failure.contains("entering the bootloader failed")
                 && failure.contains("board kind `sim` has no serial bootloader"),
+            "{failure}"
+        );
+    }
+
+    #[test]
+    fn a_core_register_on_a_board_without_a_cpu_is_an_error_not_a_failed_check() {
+        let dir = fixture(0);
+        // The plan names emu, but this board (kind sim) cannot read core registers.
+        let r = run_one(
+            dir.path(),
+            "name = \"c\"\nprogram = \"prog.cvbc\"\nboards = [\"emu\"]\n\
+             [[register]]\nname = \"MSP\"\nequals = 0\n",
+            &mut FakeTarget::default(),
+        );
+        assert_eq!(r.verdict, Verdict::Error);
+        let failure = r.failure.unwrap();
+        assert!(
+            failure.contains("reading a register failed")
+                && failure.contains("board kind `sim` has no core register MSP"),
             "{failure}"
         );
     }
