@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::boards::{Board, HardwareMap};
 use crate::discover::Job;
 use crate::plan::{BOARD_KINDS, Plan};
-use crate::probe::{FlashProgress, ProbeTarget};
+use crate::probe::{FlashProgressView, ProbeTarget};
 use crate::result::TestResult;
 use crate::runner;
 use crate::sim::SimTarget;
@@ -119,16 +119,13 @@ impl TestBoard {
 }
 
 /// Opens real board `b` through the probe backend ([`ProbeTarget::open`]: select the probe,
-/// attach, flash the firmware unless the board holds it), naming each flash phase on stderr.
+/// attach, flash the firmware unless the board holds it), showing the flash progress on stderr
+/// ([`FlashProgressView`]).
 fn open_hardware(b: &Board) -> Result<Box<dyn Target>, TargetError> {
-    let mut phase = None;
-    let target = ProbeTarget::open(b.probe_config(), &mut |p: FlashProgress| {
-        if phase != Some(p.phase) {
-            phase = Some(p.phase);
-            eprintln!("board `{}`: flash {:?}", b.id, p.phase);
-        }
-    })?;
-    Ok(Box::new(target))
+    let mut view = FlashProgressView::stderr(&b.id);
+    let target = ProbeTarget::open(b.probe_config(), &mut |p| view.update(p));
+    view.finish();
+    Ok(Box::new(target?))
 }
 
 /// The boards the libtest target (`harness/tests/plans.rs`) runs plans on: without `hil`, the

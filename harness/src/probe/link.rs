@@ -103,6 +103,17 @@ pub enum FlashPhase {
     Verify,
 }
 
+impl fmt::Display for FlashPhase {
+    /// `erase`, `program`, `verify`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(match self {
+            FlashPhase::Erase => "erase",
+            FlashPhase::Program => "program",
+            FlashPhase::Verify => "verify",
+        })
+    }
+}
+
 /// Progress of one flash phase: `done` of `total` bytes (`total` unknown until the phase has
 /// been planned).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

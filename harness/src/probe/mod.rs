@@ -4,7 +4,7 @@
 //!
 //! # Use
 //! ```no_run
-//! use cockpit_harness::probe::{ProbeConfig, ProbeTarget, list_probes};
+//! use cockpit_harness::probe::{FlashProgressView, ProbeConfig, ProbeTarget, list_probes};
 //! use cockpit_harness::target::Target;
 //! for p in list_probes() {
 //!     println!("{p}"); // "STLink V3 0483:374e:003A00…"
@@ -12,8 +12,12 @@
 //! let mut config = ProbeConfig::new("nucleo-1", "firmware.elf");
 //! config.selector = Some("0483:374e".parse()?);
 //! config.serial_port = Some("/dev/ttyACM0".into());
-//! // `progress` sees each flash phase's bytes (erase, program, verify): draw a bar, or log.
-//! let mut board = ProbeTarget::open(config, &mut |p| eprintln!("{:?} {}/{:?}", p.phase, p.done, p.total))?;
+//! // `progress` sees each flash phase's bytes (erase, program, verify): bars on a terminal,
+//! // plain lines in CI logs.
+//! let mut view = FlashProgressView::stderr("nucleo-1");
+//! let board = ProbeTarget::open(config, &mut |p| view.update(p));
+//! view.finish();
+//! let mut board = board?;
 //! board.load(&std::fs::read("blinky.cvbc")?)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -27,6 +31,7 @@
 //! - [`probe_rs_link`]: [`ProbeRsLink`], the link on probe-rs.
 //! - [`fake`]: [`fake::ScriptedLink`], a scripted simulated board for tests.
 //! - [`image`]: the firmware ELF's flash segments and the flash-skip digest.
+//! - [`progress`]: [`FlashProgressView`], flash progress bars (terminal) or lines (CI logs).
 //! - [`serial`]: the USART1 transcript capture.
 //! - [`target`]: [`ProbeTarget`], the `Target`.
 //!
@@ -41,6 +46,7 @@ pub mod fake;
 pub mod image;
 pub mod link;
 pub mod probe_rs_link;
+pub mod progress;
 pub mod select;
 pub mod serial;
 pub mod target;
@@ -49,6 +55,7 @@ pub mod timed;
 pub use config::{DEFAULT_CHIP, ProbeConfig, Timeouts};
 pub use link::{DebugLink, FlashPhase, FlashProgress, FlashRegion, LinkError, Operation};
 pub use probe_rs_link::ProbeRsLink;
+pub use progress::FlashProgressView;
 pub use select::{ProbeListing, ProbeSelector, SelectError, list_probes, select};
 pub use target::{BACKEND, FlashOutcome, ProbeTarget, sync_flash};
 pub use timed::TimedLink;
