@@ -2,6 +2,13 @@
 # Builds the firmware in release with the project-local toolchain and prints its footprint.
 #   firmware/setup-toolchain.sh && firmware/stm32g474/build.sh
 # Output: firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware (ELF)
+#
+# Board profile (src/profile.rs): `--board weact` (the default) or `--board nucleo` as the first
+# arguments. The NUCLEO-G474RE build has its own target dir, so both ELFs can exist:
+#   firmware/stm32g474/target/nucleo/thumbv7em-none-eabihf/release/cockpit-firmware
+# `--check` next (after `--board`, if any) type-checks only (`cargo check`, in the default target
+# dir, no ELF; CI checks the Nucleo profile this way). Other arguments go to cargo
+# (`--no-default-features` drops the test commands; the profile feature stays selected).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ENV=${TOOLCHAIN_ENV:-$HERE/../../.toolchain/debian-rust/env.sh}
@@ -9,9 +16,27 @@ ENV=${TOOLCHAIN_ENV:-$HERE/../../.toolchain/debian-rust/env.sh}
 # shellcheck disable=SC1090
 . "$ENV"   # RUSTC, LD_LIBRARY_PATH, RUSTC_BOOTSTRAP=1, PATH (rust-lld)
 cd "$HERE"
-export CARGO_TARGET_DIR="$HERE/target"
-cargo build --release "$@"
-ELF=$HERE/target/thumbv7em-none-eabihf/release/cockpit-firmware
+BOARD=weact
+if [ "${1:-}" = "--board" ]; then BOARD=${2:?"--board needs weact or nucleo"}; shift 2; fi
+case "$BOARD" in
+  weact) export CARGO_TARGET_DIR="$HERE/target" ;;
+  nucleo) export CARGO_TARGET_DIR="$HERE/target/nucleo" ;;
+  *) echo "build.sh: unknown board \`$BOARD\` (weact, nucleo)" >&2; exit 2 ;;
+esac
+CHECK=false
+if [ "${1:-}" = "--check" ]; then CHECK=true; export CARGO_TARGET_DIR="$HERE/target"; shift; fi
+# Exactly one profile feature: the default set (or none of it with --no-default-features) minus
+# `board-weact`, plus the chosen board.
+FEATURES="test-commands,board-$BOARD"
+ARGS=()
+for a in "$@"; do
+  if [ "$a" = "--no-default-features" ]; then FEATURES="board-$BOARD"; else ARGS+=("$a"); fi
+done
+CARGO=(--release --no-default-features --features "$FEATURES" "${ARGS[@]}")
+if $CHECK; then exec cargo check "${CARGO[@]}"; fi
+cargo build "${CARGO[@]}"
+ELF=$CARGO_TARGET_DIR/thumbv7em-none-eabihf/release/cockpit-firmware
+echo "board: $BOARD"
 echo "ELF: $ELF"
 if command -v llvm-size >/dev/null; then SIZE=llvm-size
 elif command -v arm-none-eabi-size >/dev/null; then SIZE=arm-none-eabi-size

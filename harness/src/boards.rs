@@ -9,8 +9,8 @@
 //! id = "nucleo-1"                      # required: [A-Za-z0-9_-]+, unique; names tests `<plan>::<id>`
 //! chip = "STM32G474RETx"               # probe-rs target name (default)
 //! probe = "0483:374b:066DFF485550755187121723"   # VID:PID[:serial], hex; default: the only probe
-//! serial_port = "/dev/ttyACM0"         # the Oracle bootloader's USART1
-//! clock_profile = "hse8-pll170"        # the firmware clock set-up this board needs (recorded, shown)
+//! serial_port = "/dev/ttyACM0"         # the firmware's console UART (Oracle bootloader)
+//! clock_profile = "nucleo"             # firmware board profile, weact/nucleo (recorded, shown)
 //! fixtures = ["led_pc6", "user_key_pc13"]
 //! connect_under_reset = false          # default false
 //! speed_khz = 4000                     # SWD clock; default: the probe's
@@ -500,7 +500,14 @@ mod tests {
         let map = HardwareMap::load(&path).unwrap();
         let ids: Vec<&str> = map.boards.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["nucleo-1", "weact-1"]);
-        assert_eq!(map.boards[0].serial_port.as_deref(), Some("/dev/ttyACM1"));
+        assert_eq!(map.boards[0].serial_port.as_deref(), Some("/dev/ttyACM0"));
+        assert_eq!(map.boards[0].clock_profile.as_deref(), Some("nucleo"));
+        assert!(
+            map.boards[0]
+                .firmware
+                .ends_with("target/nucleo/thumbv7em-none-eabihf/release/cockpit-firmware")
+        );
+        assert_eq!(map.boards[1].clock_profile.as_deref(), Some("weact"));
         assert_eq!(map.boards[1].fixtures, ["led_pc6", "user_key_pc13"]);
     }
 }

@@ -1,5 +1,5 @@
-// GPIO in and out: reading back an output pin, an input with pull-up (PC13, the user key,
-// which the plan holds pressed: driven low), and millis() across a delay.
+// GPIO in and out: reading back an output pin, an input with pull-down (PC13, the user key pin,
+// which the plan drives high), and millis() across a delay.
 
 int led_high;
 int led_low;
@@ -10,12 +10,12 @@ void main() {
     unsigned start;
 
     pinMode(LED_BUILTIN, OUTPUT);
-    pinMode(16, INPUT_PULLUP);            // PC13
+    pinMode(16, INPUT_PULLDOWN);          // PC13
     digitalWrite(LED_BUILTIN, HIGH);
     led_high = digitalRead(LED_BUILTIN);  // an output reads its own level: 1
     digitalWrite(LED_BUILTIN, LOW);
     led_low = digitalRead(LED_BUILTIN);   // 0
-    button = digitalRead(16);             // pulled up, but the pressed key drives it low: 0
+    button = digitalRead(16);             // pulled down, but driven high: 1
 
     start = millis();
     delay(250);

@@ -1,5 +1,5 @@
 //! The hypervisor [`Board`] over the STM32G474's registers: logical pins on GPIOA–C (map in
-//! `cockpit_hypervisor::pins`), the console on USART1, time from DWT CYCCNT.
+//! `cockpit_hypervisor::pins`), the console on the profile's UART (`crate::uart`), time from DWT CYCCNT.
 //!
 //! GPIO register use (RM0440 §9.4): RCC_AHB2ENR.GPIOxEN (bit = port index) before the first
 //! access; MODER (00 input / 01 output), PUPDR (00 / 01 up / 10 down), OTYPER = 0 (push-pull),
@@ -89,7 +89,7 @@ pub struct G4Board {
 }
 
 impl G4Board {
-    /// The board (clocks, USART1 and the time base must be initialised).
+    /// The board (clocks, the console UART and the time base must be initialised).
     pub const fn new() -> Self {
         G4Board { _private: () }
     }

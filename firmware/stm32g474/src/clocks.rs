@@ -1,10 +1,12 @@
-//! Clock tree: 170 MHz SYSCLK from the 8 MHz HSE through the main PLL (RM0440 §7).
+//! Clock tree: 170 MHz SYSCLK from the board profile's HSE through the main PLL (RM0440 §7).
 //!
 //! Derivation (RM0440 §7.2.3 PLL, §7.4.4 RCC_PLLCFGR; limits from the STM32G474 datasheet):
-//! - PLL input = HSE 8 MHz / PLLM 2 = **4 MHz** (must be 2.66–16 MHz ✓)
+//! - PLL input = HSE / PLLM = **4 MHz** (must be 2.66–16 MHz ✓): WeAct 8 MHz / 2, NUCLEO-G474RE
+//!   24 MHz / 6 ([`crate::profile::PLL_HSE`], `const`-asserted)
 //! - VCO = 4 MHz × PLLN 85 = **340 MHz** (must be 96–344 MHz ✓; PLLN 8–127 ✓)
 //! - SYSCLK = PLLR output = 340 / PLLR 2 = **170 MHz** (≤ 170 MHz in range 1 boost ✓)
-//! - AHB = APB1 = APB2 = 170 MHz (prescalers /1; ≤ 170 MHz ✓), so PCLK2 (USART1) = 170 MHz.
+//! - AHB = APB1 = APB2 = 170 MHz (prescalers /1; ≤ 170 MHz ✓), so PCLK2 (USART1) = PCLK1
+//!   (LPUART1) = 170 MHz.
 //! - Voltage: range 1 **boost** (PWR_CR1.VOS = 01, PWR_CR5.R1MODE = 0) is required above
 //!   150 MHz (RM0440 §6.1.5).
 //! - Flash wait states (RM0440 §3.3.3, Table 9): range 1 boost, 136 < HCLK ≤ 170 MHz → **4 WS**
@@ -31,7 +33,7 @@ const READY_TIMEOUT: u32 = 1_000_000;
 /// Which oscillator feeds the PLL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClockSource {
-    /// The 8 MHz crystal (normal).
+    /// The board's crystal (normal).
     Hse,
     /// Internal 16 MHz RC (HSE failed to start).
     Hsi16,
@@ -121,7 +123,7 @@ pub fn init(rcc: &pac::RCC, pwr: &pac::PWR, flash: &pac::FLASH) -> ClockSource {
     wait(|| rcc.cr().read().bits() & CR_PLLRDY == 0, READY_TIMEOUT);
     // PLL settings and their RM0440 limits are `const`-checked in cockpit_hypervisor::clocks.
     let pllcfgr = match source {
-        ClockSource::Hse => hv::PLL_HSE.pllcfgr(),
+        ClockSource::Hse => crate::profile::PLL_HSE.pllcfgr(),
         ClockSource::Hsi16 => hv::PLL_HSI16.pllcfgr(),
     };
     rcc.pllcfgr().write(|w| unsafe { w.bits(pllcfgr) });

@@ -4,7 +4,8 @@
 //! Boot: clocks (170 MHz) → time base → USART1 → watchdog → fail-safe state from the reset
 //! cause and the no-init records → MPU → banner → SafeStop / user key or a harness's bootloader
 //! request (run-control record) / `boot::select` →
-//! guest run (`cockpit_hypervisor::run`) or the Oracle bootloader on USART1.
+//! guest run (`cockpit_hypervisor::run`) or the Oracle bootloader on the console UART
+//! (`profile::CONSOLE`).
 #![no_std]
 #![no_main]
 
@@ -13,6 +14,7 @@ mod clocks;
 mod failsafe;
 mod flash;
 mod mpu;
+mod profile;
 mod records;
 mod time;
 mod uart;
@@ -48,9 +50,6 @@ const UID_ADDR: u32 = 0x1FFF_7590;
 /// A guest that makes no HAL call for this long is considered hung: the run loop stops feeding
 /// the watchdog, which resets the chip ~[`watchdog::TIMEOUT_MS`] later into SafeStop.
 pub const GUEST_HANG_MS: u32 = 1500;
-/// User key polarity: the Nucleo-G474RE's B1 on PC13 is active high (external pull-down).
-/// (The WeAct core board's key is active low with a pull-up: set this to `false` there.)
-const USER_KEY_ACTIVE_HIGH: bool = true;
 
 /// The guest VM's state, in CCM SRAM (MPU region 1).
 #[unsafe(link_section = ".ccmram")]
@@ -76,12 +75,15 @@ fn main() -> ! {
     uart::init(&dp.RCC, &dp.GPIOA);
     watchdog::start();
     defmt::info!(
-        "boot: cockpit-fw {=str} stm32g474, RCC_CSR {=u32:#010x}",
+        "boot: cockpit-fw {=str} stm32g474 board {=str}, RCC_CSR {=u32:#010x}",
         VERSION,
+        profile::NAME,
         csr
     );
     match source {
-        clocks::ClockSource::Hse => defmt::info!("clock: HSE 8 MHz -> PLL 170 MHz"),
+        clocks::ClockSource::Hse => {
+            defmt::info!("clock: HSE {=u32} Hz -> PLL 170 MHz", profile::HSE_HZ)
+        }
         clocks::ClockSource::Hsi16 => defmt::warn!("clock: HSE failed, HSI16 -> PLL 170 MHz"),
     }
 
@@ -137,7 +139,8 @@ fn main() -> ! {
         defmt::warn!("safestop: guest disabled, outputs released");
         let _ = write!(
             con,
-            "SAFESTOP: guest disabled, outputs released; bootloader on USART1\r\n"
+            "SAFESTOP: guest disabled, outputs released; bootloader on {}\r\n",
+            profile::CONSOLE.name
         );
         bootloader(flash);
     }
@@ -148,7 +151,7 @@ fn main() -> ! {
             "bootloader requested (run-control)"
         };
         defmt::info!("{=str}: bootloader", why);
-        let _ = write!(con, "{why}: bootloader on USART1\r\n");
+        let _ = write!(con, "{why}: bootloader on {}\r\n", profile::CONSOLE.name);
         bootloader(flash);
     }
     match boot::select(&flash) {
@@ -175,7 +178,11 @@ fn main() -> ! {
         }
         boot::BootChoice::Bootloader => {
             defmt::info!("boot: no valid image");
-            let _ = write!(con, "boot: no valid image; bootloader on USART1\r\n");
+            let _ = write!(
+                con,
+                "boot: no valid image; bootloader on {}\r\n",
+                profile::CONSOLE.name
+            );
         }
     }
     bootloader(flash)
@@ -183,14 +190,14 @@ fn main() -> ! {
 
 /// Samples PC13 (user key) a few times after configuring its pull.
 fn user_key_held() -> bool {
-    let mode = if USER_KEY_ACTIVE_HIGH {
+    let mode = if profile::USER_KEY_ACTIVE_HIGH {
         cockpit_hypervisor::PinMode::InputPulldown
     } else {
         cockpit_hypervisor::PinMode::InputPullup
     };
     board::configure(pins::USER_KEY, mode);
     cortex_m::asm::delay(17_000); // 100 µs for the pull to settle
-    (0..8).all(|_| board::read_pin(pins::USER_KEY) == USER_KEY_ACTIVE_HIGH)
+    (0..8).all(|_| board::read_pin(pins::USER_KEY) == profile::USER_KEY_ACTIVE_HIGH)
 }
 
 /// SafeStop: every logical pin becomes a floating input (no output driven).
@@ -283,7 +290,7 @@ fn run_guest(flash: &G4Flash) {
     }
 }
 
-/// The Oracle bootloader on USART1, forever. Feeds the watchdog; a completed upload (new image
+/// The Oracle bootloader on the console UART, forever. Feeds the watchdog; a completed upload (new image
 /// activated) returns the fail-safe state to Normal, and the new image boots at the next reset.
 fn bootloader(flash: G4Flash) -> ! {
     let mut uid = [0u8; 12];
@@ -295,7 +302,7 @@ fn bootloader(flash: G4Flash) -> ! {
     let bl: &mut Bootloader<G4Flash> = unsafe {
         (*core::ptr::addr_of_mut!(BOOTLOADER)).write(Bootloader::new(flash, uid, time::now_ms()))
     };
-    defmt::info!("bootloader: Oracle on USART1");
+    defmt::info!("bootloader: Oracle on {=str}", profile::CONSOLE.name);
     let mut tx = |frame: &[u8]| uart::write(frame);
     let mut activations = 0;
     let mut cmd = TestCommands::new();

@@ -1,12 +1,18 @@
-//! USART1 on PA9 (TX) / PA10 (RX), AF7, 115200 8N1, polled (RM0440 §37).
+//! The console UART of the board profile ([`crate::profile::CONSOLE`]), 115200 8N1, polled:
+//! USART1 on PA9 (TX) / PA10 (RX), AF7 (RM0440 §37) on the WeAct board, LPUART1 on PA2 (TX) /
+//! PA3 (RX), AF12, the ST-LINK virtual COM port, on the NUCLEO-G474RE (RM0440 §38).
 //!
-//! Init order: RCC_AHB2ENR.GPIOAEN, RCC_APB2ENR.USART1EN (bit 14); GPIOA_AFRH AF7 for pins 9/10,
-//! GPIOA_PUPDR pull-up on PA10, GPIOA_MODER = 10 (AF) for pins 9/10; USART1_CR1 = 0 (disabled),
-//! BRR = 1476 (170 MHz / 115200 = 1475.7, oversampling 16, error −0.02 %; computed and `const`-checked in `cockpit_hypervisor::clocks`), CR2 = CR3 = 0 (1 stop
-//! bit, no flow control, FIFO off), CR1 = UE | RE | TE.
+//! Init order: RCC_AHB2ENR.GPIOAEN; the peripheral clock (USART1: RCC_APB2ENR.USART1EN, bit 14;
+//! LPUART1: RCC_CCIPR.LPUART1SEL = 00 (PCLK1), RCC_APB1ENR2.LPUART1EN, bit 0); GPIOA_AFRL/AFRH
+//! the AF for both pins, GPIOA_PUPDR pull-up on RX, GPIOA_MODER = 10 (AF) for both pins;
+//! CR1 = 0 (disabled), BRR (USART1 1476 = 170 MHz / 115200, error −0.02 %; LPUART1 377 778 =
+//! 256 × 170 MHz / 115200; computed and `const`-checked in `cockpit_hypervisor::clocks`),
+//! CR2 = CR3 = 0 (1 stop bit, no flow control, FIFO off), CR1 = UE | RE | TE.
 //! Transmit: poll ISR.TXE (bit 7), write TDR; [`flush`] polls ISR.TC (bit 6). Receive: poll
 //! ISR.RXNE (bit 5), read RDR. Overrun, framing and noise errors (ISR bits 3, 1, 2) are cleared
-//! through ICR and counted.
+//! through ICR and counted. LPUART1 has the same offsets and bits for every register used here
+//! (CR1–CR3, BRR, ISR, ICR, RDR, TDR; RM0440 §37.8.15 and §38.7.11 register maps), so one
+//! driver serves both.
 //!
 //! With the FIFO off RDR holds one byte, and a byte that completes while RXNE is still set is
 //! lost (ORE, RM0440 §37.5.8). A blocking transmit takes 86.8 µs per byte, so every TX wait loop
@@ -16,10 +22,10 @@
 use core::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering};
 
 use crate::pac;
+use crate::profile::{CONSOLE, ConsolePeripheral};
 
-const USART1: *const pac::usart1::RegisterBlock = pac::USART1::PTR;
-/// BRR for 115200 Bd at PCLK2 = 170 MHz.
-pub const BRR_115200: u32 = cockpit_hypervisor::clocks::BRR_CONSOLE;
+/// The console's register block, through the USART1 layout (module docs: same offsets).
+const UART: *const pac::usart1::RegisterBlock = CONSOLE.base as *const _;
 
 const ISR_PE: u32 = 1 << 0;
 const ISR_FE: u32 = 1 << 1;
@@ -36,30 +42,57 @@ const CR1_TE: u32 = 1 << 3;
 pub static RX_ERRORS: AtomicU32 = AtomicU32::new(0);
 
 fn regs() -> &'static pac::usart1::RegisterBlock {
-    // SAFETY: the USART1 register block is always mapped; only the main thread (and the fault
-    // handler, which never returns) touch it.
-    unsafe { &*USART1 }
+    // SAFETY: the console's register block is always mapped and has the USART1 layout for the
+    // registers used (module docs); only the main thread (and the fault handler, which never
+    // returns) touch it.
+    unsafe { &*UART }
 }
 
-/// Configures PA9/PA10 and USART1 (module docs).
+/// Configures the console's pins and peripheral (module docs).
 pub fn init(rcc: &pac::RCC, gpioa: &pac::GPIOA) {
-    // SAFETY (bits writes): documented field encodings, RM0440 §9.4 and §37.8.
+    // SAFETY (bits writes): documented field encodings, RM0440 §7.4, §9.4, §37.8 and §38.7.
     rcc.ahb2enr().modify(|r, w| unsafe { w.bits(r.bits() | 1) });
-    rcc.apb2enr()
-        .modify(|r, w| unsafe { w.bits(r.bits() | (1 << 14)) });
-    let _ = rcc.apb2enr().read().bits();
-    gpioa.afrh().modify(|r, w| unsafe {
-        w.bits((r.bits() & !(0xF << 4 | 0xF << 8)) | (7 << 4) | (7 << 8))
-    });
+    match CONSOLE.peripheral {
+        ConsolePeripheral::Usart1 => {
+            rcc.apb2enr()
+                .modify(|r, w| unsafe { w.bits(r.bits() | (1 << 14)) });
+            let _ = rcc.apb2enr().read().bits();
+        }
+        ConsolePeripheral::Lpuart1 => {
+            rcc.ccipr()
+                .modify(|r, w| unsafe { w.bits(r.bits() & !(0b11 << 10)) });
+            rcc.apb1enr2()
+                .modify(|r, w| unsafe { w.bits(r.bits() | 1) });
+            let _ = rcc.apb1enr2().read().bits();
+        }
+    }
+    let (tx, rx) = (CONSOLE.tx_pin, CONSOLE.rx_pin);
+    for pin in [tx, rx] {
+        let shift = (pin % 8) * 4;
+        let set_af = |bits: u32| (bits & !(0xF << shift)) | (CONSOLE.af << shift);
+        if pin < 8 {
+            gpioa
+                .afrl()
+                .modify(|r, w| unsafe { w.bits(set_af(r.bits())) });
+        } else {
+            gpioa
+                .afrh()
+                .modify(|r, w| unsafe { w.bits(set_af(r.bits())) });
+        }
+    }
     gpioa
         .pupdr()
-        .modify(|r, w| unsafe { w.bits((r.bits() & !(0b11 << 20)) | (0b01 << 20)) });
+        .modify(|r, w| unsafe { w.bits((r.bits() & !(0b11 << (2 * rx))) | (0b01 << (2 * rx))) });
     gpioa.moder().modify(|r, w| unsafe {
-        w.bits((r.bits() & !(0b11 << 18 | 0b11 << 20)) | (0b10 << 18) | (0b10 << 20))
+        w.bits(
+            (r.bits() & !(0b11 << (2 * tx) | 0b11 << (2 * rx)))
+                | (0b10 << (2 * tx))
+                | (0b10 << (2 * rx)),
+        )
     });
     let u = regs();
     u.cr1().write(|w| unsafe { w.bits(0) });
-    u.brr().write(|w| unsafe { w.bits(BRR_115200) });
+    u.brr().write(|w| unsafe { w.bits(CONSOLE.brr) });
     u.cr2().write(|w| unsafe { w.bits(0) });
     u.cr3().write(|w| unsafe { w.bits(0) });
     u.cr1()
@@ -166,7 +199,7 @@ pub fn read_byte() -> Option<u8> {
     RX.pop()
 }
 
-/// `core::fmt::Write` onto USART1.
+/// `core::fmt::Write` onto the console UART.
 pub struct Console;
 
 impl core::fmt::Write for Console {
