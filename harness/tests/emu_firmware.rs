@@ -168,8 +168,11 @@ fn the_user_key_held_at_reset_enters_the_bootloader_instead_of_the_guest() {
     let Some(fw) = elf() else { return };
     let mut t = EmuTarget::with_firmware(fw);
     t.load(&image("previous_image.c")).expect("loads");
-    t.drive_input(cockpit_hypervisor::pins::USER_KEY.number(), true)
-        .expect("PC13");
+    t.drive_input(
+        cockpit_hypervisor::pins::USER_KEY.number(),
+        cockpit_harness::emu::USER_KEY_PRESSED_HIGH,
+    )
+    .expect("PC13");
     // The firmware then idles in its bootloader until the wall-clock timeout: its boot lines
     // come within milliseconds of board time.
     let budget = Budget {

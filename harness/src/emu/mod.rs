@@ -11,6 +11,13 @@
 //! firmware ELF is taken from `COCKPIT_FIRMWARE_ELF`, else
 //! `firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware`.
 //!
+//! # The board it models
+//! The WeAct Studio STM32G474 core board, the firmware's default profile `board-weact`
+//! (`firmware/stm32g474/README.md`, "Board profiles"): the RCC does not model crystals (HSE
+//! ready bits follow the enables, every peripheral clock is 170 MHz), the console is USART1 and
+//! the user key on PC13 is pressed low ([`USER_KEY_PRESSED_HIGH`]). The NUCLEO-G474RE profile's
+//! ELF (24 MHz HSE, LPUART1) is not run here: LPUART1 is not modelled.
+//!
 //! # Modules
 //! [`periph`] (peripheral models as plain Rust state), [`mpu`] (the MPU registers and access
 //! check), [`mcu`] (`Mcu`: the unicorn core, memory map, MMIO/exception/semihosting hooks, MPU
@@ -114,3 +121,7 @@ pub mod target;
 pub use mcu::{Mcu, Stop};
 pub use periph::Periph;
 pub use target::{EmuTarget, Firmware};
+
+/// The level of PC13 while the user key is pressed: low (the WeAct core board's key pulls it to
+/// ground; the firmware's `board-weact` profile enables the pull-up).
+pub const USER_KEY_PRESSED_HIGH: bool = false;
