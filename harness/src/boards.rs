@@ -10,11 +10,11 @@
 //! chip = "STM32G474RETx"               # probe-rs target name (default)
 //! probe = "0483:374b:066DFF485550755187121723"   # VID:PID[:serial], hex; default: the only probe
 //! serial_port = "/dev/ttyACM0"         # the firmware's console UART (Oracle bootloader)
-//! clock_profile = "nucleo"             # firmware board profile, weact/nucleo (recorded, shown)
+//! clock_profile = "nucleo"             # firmware board profile: weact / nucleo; picks the default ELF
 //! fixtures = ["led_pc6", "user_key_pc13"]
 //! connect_under_reset = false          # default false
 //! speed_khz = 4000                     # SWD clock; default: the probe's
-//! firmware = "path/to/cockpit-firmware"   # ELF; relative to this file; default: the release ELF
+//! firmware = "path/to/cockpit-firmware"   # ELF; relative to this file; default: the profile's release ELF
 //! ```
 //!
 //! Unknown keys are rejected; every error names the file, the board and the field.
@@ -34,9 +34,68 @@ pub const BOARDS_ENV: &str = "COCKPIT_BOARDS";
 pub const DEFAULT_BOARDS: &str = "boards.toml";
 /// Environment variable naming the firmware ELF (shared with the `emu` board).
 pub const FIRMWARE_ENV: &str = "COCKPIT_FIRMWARE_ELF";
-/// The firmware ELF's default path, relative to the repository root.
+/// The firmware ELF's default path, relative to the repository root (the `weact` profile,
+/// `firmware/stm32g474/build.sh`).
 pub const DEFAULT_FIRMWARE: &str =
     "firmware/stm32g474/target/thumbv7em-none-eabihf/release/cockpit-firmware";
+/// The `nucleo` profile's ELF, relative to the repository root
+/// (`firmware/stm32g474/build.sh --board nucleo`).
+pub const NUCLEO_FIRMWARE: &str =
+    "firmware/stm32g474/target/nucleo/thumbv7em-none-eabihf/release/cockpit-firmware";
+
+/// The firmware board profile a board needs (`clock_profile`; the firmware's cargo features
+/// `board-weact` / `board-nucleo`, `firmware/stm32g474/README.md` "Board profiles").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BoardProfile {
+    /// WeAct Studio STM32G474 core board: 8 MHz HSE, console USART1 (PA9/PA10).
+    Weact,
+    /// NUCLEO-G474RE: 24 MHz HSE, console LPUART1 (PA2/PA3, the ST-LINK virtual COM port).
+    Nucleo,
+}
+
+impl BoardProfile {
+    /// Every profile.
+    pub const ALL: [BoardProfile; 2] = [BoardProfile::Weact, BoardProfile::Nucleo];
+
+    /// The name in the hardware map (`weact`, `nucleo`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BoardProfile::Weact => "weact",
+            BoardProfile::Nucleo => "nucleo",
+        }
+    }
+
+    /// The firmware ELF of a board with this profile that does not set `firmware`: `weact`
+    /// [`default_firmware`] (`COCKPIT_FIRMWARE_ELF`, else [`DEFAULT_FIRMWARE`]); `nucleo`
+    /// [`NUCLEO_FIRMWARE`] under the repository root (`COCKPIT_FIRMWARE_ELF` names the `emu`
+    /// board's ELF, which is the WeAct one).
+    pub fn default_firmware(self) -> PathBuf {
+        match self {
+            BoardProfile::Weact => default_firmware(),
+            BoardProfile::Nucleo => repo_path(NUCLEO_FIRMWARE),
+        }
+    }
+}
+
+impl std::str::FromStr for BoardProfile {
+    type Err = String;
+
+    /// Errors: a name that is not `weact` or `nucleo` (the message lists them).
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|p| p.name() == s)
+            .copied()
+            .ok_or_else(|| format!("unknown board profile `{s}` (known: weact, nucleo)"))
+    }
+}
+
+impl std::fmt::Display for BoardProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Fixtures a board may have: name and what it is. A plan tag with one of these names means the
 /// plan needs that fixture.
@@ -96,9 +155,9 @@ pub struct Board {
     pub probe: Option<ProbeSelector>,
     /// Serial device of the board's USART1 (Oracle bootloader, console), e.g. `/dev/ttyACM0`.
     pub serial_port: Option<String>,
-    /// The clock set-up the board needs (e.g. `hse8-pll170`: 8 MHz HSE, PLL to 170 MHz);
-    /// recorded and shown, not interpreted.
-    pub clock_profile: Option<String>,
+    /// The firmware board profile the board needs (`weact` / `nucleo`); it selects the default
+    /// `firmware` ELF. `None`: not stated (the default, WeAct, ELF).
+    pub clock_profile: Option<BoardProfile>,
     /// Fixtures wired to the board (names from [`FIXTURES`]).
     pub fixtures: Vec<String>,
     /// Attach with the reset line held (for firmware that disables SWD or sleeps).
@@ -177,14 +236,12 @@ struct RawBoard {
 /// The firmware ELF of a board that does not set `firmware`: `COCKPIT_FIRMWARE_ELF`, else
 /// [`DEFAULT_FIRMWARE`] under the repository root (found from this crate's manifest folder).
 pub fn default_firmware() -> PathBuf {
-    std::env::var_os(FIRMWARE_ENV).map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join(DEFAULT_FIRMWARE)
-        },
-        PathBuf::from,
-    )
+    std::env::var_os(FIRMWARE_ENV).map_or_else(|| repo_path(DEFAULT_FIRMWARE), PathBuf::from)
+}
+
+/// `rel` under the repository root (found from this crate's manifest folder).
+fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)
 }
 
 impl HardwareMap {
@@ -309,6 +366,12 @@ impl HardwareMap {
             .map(str::parse::<ProbeSelector>)
             .transpose()
             .map_err(|e| invalid("probe", e.to_string()))?;
+        let clock_profile = raw
+            .clock_profile
+            .as_deref()
+            .map(str::parse::<BoardProfile>)
+            .transpose()
+            .map_err(|e| invalid("clock_profile", e))?;
         for (j, f) in raw.fixtures.iter().enumerate() {
             if !FIXTURES.iter().any(|(name, _)| name == f) {
                 let known: Vec<&str> = FIXTURES.iter().map(|(n, _)| *n).collect();
@@ -323,13 +386,14 @@ impl HardwareMap {
             chip: raw.chip.unwrap_or_else(|| DEFAULT_CHIP.to_string()),
             probe,
             serial_port: raw.serial_port,
-            clock_profile: raw.clock_profile,
+            clock_profile,
             fixtures: raw.fixtures,
             connect_under_reset: raw.connect_under_reset,
             speed_khz: raw.speed_khz,
-            firmware: raw
-                .firmware
-                .map_or_else(default_firmware, |f| folder.join(f)),
+            firmware: raw.firmware.map_or_else(
+                || clock_profile.map_or_else(default_firmware, BoardProfile::default_firmware),
+                |f| folder.join(f),
+            ),
         })
     }
 }
@@ -378,7 +442,7 @@ mod tests {
         let map = parse(
             "[[board]]\nid = \"nucleo-1\"\nchip = \"STM32G474RETx\"\n\
              probe = \"0483:374B:066DFF48\"\nserial_port = \"/dev/ttyACM0\"\n\
-             clock_profile = \"hse8-pll170\"\nfixtures = [\"led_pc6\", \"user_key_pc13\"]\n\
+             clock_profile = \"nucleo\"\nfixtures = [\"led_pc6\", \"user_key_pc13\"]\n\
              connect_under_reset = true\nspeed_khz = 1800\nfirmware = \"fw/cockpit.elf\"\n\
              [[board]]\nid = \"weact_2\"\n",
         )
@@ -394,7 +458,8 @@ mod tests {
             })
         );
         assert_eq!(b.probe.as_ref().unwrap().to_string(), "0483:374b:066DFF48");
-        assert_eq!(b.firmware, Path::new("/bench/fw/cockpit.elf"));
+        assert_eq!(b.firmware, Path::new("/bench/fw/cockpit.elf")); // `firmware` wins
+        assert_eq!(b.clock_profile, Some(BoardProfile::Nucleo));
         assert!(b.connect_under_reset);
         assert_eq!(b.speed_khz, Some(1800));
         let config = b.probe_config();
@@ -412,6 +477,27 @@ mod tests {
         assert_eq!((d.probe.clone(), d.speed_khz), (None, None));
         assert!(d.firmware.ends_with(DEFAULT_FIRMWARE) || std::env::var_os(FIRMWARE_ENV).is_some());
         assert!(parse("").unwrap().boards.is_empty());
+    }
+
+    #[test]
+    fn the_clock_profile_selects_the_default_elf() {
+        let map = parse(
+            "[[board]]\nid = \"n\"\nclock_profile = \"nucleo\"\n\
+             [[board]]\nid = \"w\"\nclock_profile = \"weact\"\n",
+        )
+        .unwrap();
+        let (n, w) = (&map.boards[0], &map.boards[1]);
+        assert_eq!(n.clock_profile, Some(BoardProfile::Nucleo));
+        assert!(
+            n.firmware.ends_with(NUCLEO_FIRMWARE),
+            "{}",
+            n.firmware.display()
+        );
+        assert_eq!(w.clock_profile, Some(BoardProfile::Weact));
+        assert_eq!(w.firmware, default_firmware());
+        assert_ne!(n.firmware, w.firmware);
+        assert_eq!("weact".parse::<BoardProfile>(), Ok(BoardProfile::Weact));
+        assert_eq!(BoardProfile::Nucleo.to_string(), "nucleo");
     }
 
     #[test]
@@ -444,6 +530,10 @@ mod tests {
             (
                 "[[board]]\nid = \"b1\"\nfixtures = [\"led_pa5\"]\n",
                 "`fixtures[0]`: unknown fixture `led_pa5` (known: led_pc6, user_key_pc13)",
+            ),
+            (
+                "[[board]]\nid = \"b1\"\nclock_profile = \"hse8-pll170\"\n",
+                "board `b1`: `clock_profile`: unknown board profile `hse8-pll170` (known: weact, nucleo)",
             ),
             (
                 "[[board]]\nid = \"b 1\"\n",
@@ -501,13 +591,13 @@ mod tests {
         let ids: Vec<&str> = map.boards.iter().map(|b| b.id.as_str()).collect();
         assert_eq!(ids, ["nucleo-1", "weact-1"]);
         assert_eq!(map.boards[0].serial_port.as_deref(), Some("/dev/ttyACM0"));
-        assert_eq!(map.boards[0].clock_profile.as_deref(), Some("nucleo"));
+        assert_eq!(map.boards[0].clock_profile, Some(BoardProfile::Nucleo));
         assert!(
             map.boards[0]
                 .firmware
                 .ends_with("target/nucleo/thumbv7em-none-eabihf/release/cockpit-firmware")
         );
-        assert_eq!(map.boards[1].clock_profile.as_deref(), Some("weact"));
+        assert_eq!(map.boards[1].clock_profile, Some(BoardProfile::Weact));
         assert_eq!(map.boards[1].fixtures, ["led_pc6", "user_key_pc13"]);
     }
 }
