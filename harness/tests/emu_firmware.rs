@@ -164,6 +164,25 @@ fn firmware_bootloader_on_a_pty_uploads_and_the_image_boots() {
 }
 
 #[test]
+fn a_bootloader_request_enters_the_bootloader_instead_of_a_guest_that_never_ends() {
+    use cockpit_oracle::client::Client;
+    let Some(fw) = elf() else { return };
+    let mut t = EmuTarget::with_firmware(fw);
+    // A valid bank whose guest loops forever (HAL calls keep the watchdog fed): only the
+    // request can bring the firmware into its bootloader.
+    t.load(&image("setup_loop.c")).expect("loads");
+    let port = t.bootloader_port().expect("bootloader session");
+    let baud = cockpit_oracle::limits::DEFAULT_BAUD;
+    let mut client = Client::open(&port, baud, cockpit_harness::runner::client_timeouts(baud))
+        .expect("opens the pty");
+    client.device_info().expect("the bootloader answers");
+    drop(client);
+    t.reboot().expect("reboot");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    assert!(!transcript.contains("guest: running"), "{transcript}");
+}
+
+#[test]
 fn the_user_key_held_at_reset_enters_the_bootloader_instead_of_the_guest() {
     let Some(fw) = elf() else { return };
     let mut t = EmuTarget::with_firmware(fw);
