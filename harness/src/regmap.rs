@@ -35,6 +35,8 @@ pub const USART1_BASE: u32 = 0x4001_3800;
 pub const USART2_BASE: u32 = 0x4000_4400;
 /// Base of USART3 (RM0440 §2.2, APB1): `0x4000_4800`.
 pub const USART3_BASE: u32 = 0x4000_4800;
+/// Base of LPUART1 (RM0440 §2.2, APB1): `0x4000_8000`.
+pub const LPUART1_BASE: u32 = 0x4000_8000;
 /// DWT control register (ARMv7-M C1.8): `0xE000_1000`.
 pub const DWT_CTRL: u32 = 0xE000_1000;
 /// DWT cycle counter (ARMv7-M C1.8): `0xE000_1004`.

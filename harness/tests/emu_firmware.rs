@@ -2,8 +2,9 @@
 //! except under CI, where `.ci/run` builds it and a missing ELF is a failure): boot banner on
 //! USART1, a shipped program run to HALT through the firmware; the firmware's bootloader on the
 //! USART1 pseudo-terminal (upload, reboot, run; bytes kept while it answers); the HardFault plan's
-//! decoded fault record. (`tests/plans.rs` runs every shipped plan on `emu`, `watchdog_hang`
-//! included.)
+//! decoded fault record; the NUCLEO-G474RE profile's ELF (console on LPUART1) running a program
+//! (skipped when that ELF is not built: CI only type-checks that profile). (`tests/plans.rs` runs
+//! every shipped plan on `emu`, `watchdog_hang` included.)
 #![cfg(feature = "emu")]
 
 use std::time::Duration;
@@ -52,6 +53,58 @@ fn firmware_boots_and_prints_on_usart1() {
         t.periph()
             .map(|p| p.unmodelled.iter().take(10).collect::<Vec<_>>())
     );
+}
+
+/// The `firmware/stm32g474/build.sh --board nucleo` ELF, if built.
+fn nucleo_elf() -> Option<Firmware> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(cockpit_harness::boards::NUCLEO_FIRMWARE);
+    if p.exists() {
+        Some(Firmware::Elf(p))
+    } else {
+        eprintln!("NUCLEO-G474RE firmware ELF not built (build.sh --board nucleo): skipped");
+        None
+    }
+}
+
+#[test]
+fn the_nucleo_profile_runs_a_program_with_its_console_on_lpuart1() {
+    let Some(fw) = nucleo_elf() else { return };
+    let mut t = EmuTarget::with_firmware(fw);
+    t.load(&image("arithmetic.c")).expect("loads");
+    let budget = Budget {
+        max_instructions: 10_000_000,
+        virtual_time: Duration::from_secs(5),
+        wall_timeout: Duration::from_secs(20),
+    };
+    let r = t.run(&budget).expect("runs");
+    let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
+    assert_eq!(
+        r.end,
+        cockpit_harness::target::RunEnd::Halted,
+        "{transcript}"
+    );
+    assert!(transcript.contains("cockpit-fw"), "{transcript}");
+    assert!(t.console().starts_with(b"neg=-42 quot=-3 rem=-1\n"));
+    let p = t.periph().expect("the MCU's peripherals");
+    let lp = &p.usart[cockpit_harness::emu::Periph::LPUART1];
+    // Everything went out on LPUART1 at 115200 Bd (BRR = 256 × 170 MHz / 115200), nothing on
+    // USART1; RCC_APB1ENR2.LPUART1EN and PA2/PA3 in AF12.
+    assert!(!lp.tx.is_empty() && p.usart[0].tx.is_empty());
+    assert_eq!(lp.regs[3], 377_778, "LPUART1.BRR");
+    assert_eq!(lp.frame_cycles(), 14_760, "8N1 frame at 115200 Bd, 170 MHz");
+    assert_eq!(p.unmodelled, [], "every register access was modelled");
+    let afrl = t.read_u32(0x4800_0020).expect("GPIOA.AFRL");
+    assert_eq!(afrl >> 8 & 0xFF, 0xCC, "PA2/PA3 in AF12: {afrl:#x}");
+    let apb1enr2 = t.read_u32(0x4002_105C).expect("RCC.APB1ENR2");
+    assert_eq!(apb1enr2 & 1, 1, "LPUART1EN");
+    let log = t.log();
+    assert!(
+        log.iter().any(|l| l.contains("board nucleo")),
+        "defmt boot line names the profile: {log:?}"
+    );
+    assert!(log.iter().any(|l| l.contains("HSE 24000000 Hz")), "{log:?}");
 }
 
 #[test]

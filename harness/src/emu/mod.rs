@@ -16,7 +16,9 @@
 //! (`firmware/stm32g474/README.md`, "Board profiles"): the RCC does not model crystals (HSE
 //! ready bits follow the enables, every peripheral clock is 170 MHz), the console is USART1 and
 //! the user key on PC13 is pressed low ([`USER_KEY_PRESSED_HIGH`]). The NUCLEO-G474RE profile's
-//! ELF (24 MHz HSE, LPUART1) is not run here: LPUART1 is not modelled.
+//! ELF runs too: LPUART1 is modelled, and becomes the console once the firmware enables it
+//! ([`Periph::console_index`]); its 24 MHz HSE is not (no crystal is), so its PLL settings are
+//! checked only by the `const` asserts and host tests of `cockpit_hypervisor::clocks`.
 //!
 //! # Modules
 //! [`periph`] (peripheral models as plain Rust state), [`mpu`] (the MPU registers and access
@@ -29,7 +31,7 @@
 //!   buffer); SRAM1 + SRAM2 96 KiB at `0x2000_0000`; CCM 32 KiB at `0x1000_0000` and its alias
 //!   `0x2001_8000` (one buffer); UID (`0x1FFF_7590`), flash size, DBGMCU IDCODE (0x469).
 //! - Cortex-M4 core (unicorn's `CORTEX_M4` model, Thumb-2, `msr`/`mrs`, `cpsid`/`cpsie`).
-//! - Exceptions (unicorn has no NVIC): SysTick, PendSV, USART1/2/3 IRQs and any NVIC IRQ set
+//! - Exceptions (unicorn has no NVIC): SysTick, PendSV, USART1/2/3 and LPUART1 IRQs and any NVIC IRQ set
 //!   pending by software (ISPR, STIR), with ISER/ICER/ISPR/ICPR/IABR/IPR, SHPR priorities
 //!   (4 bits), PRIMASK/BASEPRI masking and nesting; entry stacks the 8-word basic frame
 //!   (8-byte aligned, xPSR bit 9), clears EPSR.IT (the frame keeps it), sets EXC_RETURN and
@@ -57,8 +59,9 @@
 //!   LOCK; page erase PER+BKER+PNB+STRT, mass erase; double-word programming with PG into
 //!   erased double words only — PROGERR/PGAERR/SIZERR/PGSERR/WRPERR in SR; EOP with EOPIE;
 //!   OPTR with DBANK = 1), GPIO A–G (the `sim` board's `GpioPort` model; output edges of the
-//!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 (TDR →
-//!   transcript, USART1 = console; TX paced at the line rate — TDR + shift register, frame
+//!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 and
+//!   LPUART1 (BRR / 256 cycles per bit) (TDR → transcript, console = USART1, or LPUART1 once
+//!   enabled; TX paced at the line rate — TDR + shift register, frame
 //!   time from BRR, word length, stop bits, OVER8 and PRESC at a 170 MHz kernel clock, TXE/TC
 //!   timed, TCCF; a repeated ISR read with no other peripheral access in between (a polling
 //!   loop) while the transmitter is busy fast-forwards board time to the next TXE/TC, or to the

@@ -14,8 +14,8 @@ use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 use super::mpu::Mpu;
 use crate::pty::Line;
 use crate::regmap::{
-    FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, RCC_BASE, USART1_BASE, USART2_BASE,
-    USART3_BASE, rcc, usart,
+    FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, LPUART1_BASE, RCC_BASE, USART1_BASE,
+    USART2_BASE, USART3_BASE, rcc, usart,
 };
 use crate::sim::gpio::{GpioPort, mode};
 use crate::target::PinEdge;
@@ -63,6 +63,8 @@ pub mod exc {
     pub const USART2: u32 = IRQ0 + 38;
     /// USART3 global interrupt (IRQ 39).
     pub const USART3: u32 = IRQ0 + 39;
+    /// LPUART1 global interrupt (IRQ 91).
+    pub const LPUART1: u32 = IRQ0 + 91;
 }
 
 /// FLASH register offsets and bits (RM0440 §3.7).
@@ -109,10 +111,16 @@ mod fl {
 /// lost and sets ORE (RDR keeps the older byte), or, with CR3.OVRDIS, overwrites RDR without
 /// ORE (RM0440 §37.5.8 "Overrun error"); ICR.ORECF clears ORE. Bytes that end while the
 /// receiver is disabled (CR1.UE or CR1.RE clear) are lost.
+///
+/// An LPUART ([`EmuUsart::lpuart`], RM0440 §38) is the same model with its own baud rate rule:
+/// one bit lasts BRR / 256 kernel cycles (BRR = 256 × f_ck / baud, 20 bits); the registers this
+/// model uses have the same offsets and bits.
 #[derive(Clone, Debug, Default)]
 pub struct EmuUsart {
     /// Registers by offset / 4 (CR1 … PRESC); ISR and RDR are computed.
     pub regs: [u32; 12],
+    /// This is LPUART1 (BRR = 256 × f_ck / baud).
+    pub lpuart: bool,
     /// Bytes written to TDR (and not overwritten before they reached the shift register).
     pub tx: Vec<u8>,
     /// For each byte of `tx`: the core cycle at which its stop bit ends (it has left the pin).
@@ -163,12 +171,24 @@ impl EmuUsart {
     /// 115200 Bd 8N1 while BRR is not programmed yet (a host may send before the firmware has
     /// configured the USART).
     pub fn frame_cycles(&self) -> u64 {
-        if self.regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
+        let regs = self.usart_regs();
+        if regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
             let mut regs = [0; 12];
             regs[(usart::BRR / 4) as usize] = crate::sim::usart::BRR_115200_AT_170MHZ;
             return usart::frame_cycles(&regs);
         }
-        usart::frame_cycles(&self.regs)
+        usart::frame_cycles(&regs)
+    }
+
+    /// The registers with BRR in a USART's terms (cycles per bit with oversampling by 16): an
+    /// LPUART's 256 × f_ck / baud divided by 256, rounded.
+    fn usart_regs(&self) -> [u32; 12] {
+        let mut regs = self.regs;
+        if self.lpuart {
+            let brr = &mut regs[(usart::BRR / 4) as usize];
+            *brr = ((*brr & 0xF_FFFF) + 128) / 256;
+        }
+        regs
     }
 
     /// Puts `bytes` on the RX line at core cycle `now`, one frame after another (after the
@@ -264,10 +284,11 @@ impl EmuUsart {
 
     /// A TDR write at cycle `now` (see the type's docs for the timing).
     fn transmit(&mut self, byte: u8, now: u64) {
-        let frame = if self.regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
+        let regs = self.usart_regs();
+        let frame = if regs[(usart::BRR / 4) as usize] & 0xFFFF < 16 {
             0
         } else {
-            usart::frame_cycles(&self.regs)
+            usart::frame_cycles(&regs)
         };
         self.empty_polls = 0;
         self.tc_cleared = false;
@@ -409,8 +430,8 @@ pub struct Periph {
     last_level: [Option<bool>; PIN_COUNT],
     /// Output edges of logical pins.
     pub edges: Vec<PinEdge>,
-    /// USART1, USART2, USART3.
-    pub usart: [EmuUsart; 3],
+    /// USART1, USART2, USART3, LPUART1 ([`Periph::LPUART1`]).
+    pub usart: [EmuUsart; 4],
     /// SysTick.
     pub systick: SysTick,
     /// IWDG.
@@ -440,7 +461,7 @@ pub struct Periph {
     pub unmodelled: Vec<(u32, bool)>,
     /// A pending stop request.
     pub stop: Option<StopRequest>,
-    /// Stop when the firmware polls an empty USART1/2 receiver this many times in a row (0 =
+    /// Stop when the firmware polls an empty USART1/2 or LPUART1 receiver this many times in a row (0 =
     /// never).
     pub idle_polls: u32,
     /// Semihosting output (SYS_WRITEC/WRITE0/WRITE).
@@ -472,7 +493,10 @@ impl Periph {
             gpio: std::array::from_fn(GpioPort::reset),
             last_level: [None; PIN_COUNT],
             edges: Vec::new(),
-            usart: Default::default(),
+            usart: std::array::from_fn(|n| EmuUsart {
+                lpuart: n == Self::LPUART1,
+                ..EmuUsart::default()
+            }),
             systick: SysTick::default(),
             iwdg: Iwdg::default(),
             nvic_enabled: [0; 8],
@@ -757,13 +781,38 @@ impl Periph {
     }
 
     fn usart_index(addr: u32) -> Option<usize> {
-        [USART1_BASE, USART2_BASE, USART3_BASE]
+        [USART1_BASE, USART2_BASE, USART3_BASE, LPUART1_BASE]
             .iter()
             .position(|&b| (b..b + 0x400).contains(&addr))
     }
 
     /// Exception number of USART `n`'s interrupt.
-    const USART_EXC: [u32; 3] = [exc::USART1, exc::USART2, exc::USART3];
+    const USART_EXC: [u32; 4] = [exc::USART1, exc::USART2, exc::USART3, exc::LPUART1];
+    /// Index of LPUART1 in [`Periph::usart`].
+    pub const LPUART1: usize = 3;
+
+    /// Index in [`Periph::usart`] of the firmware's console UART: LPUART1 once the firmware
+    /// has enabled it (CR1.UE) or sent on it (its NUCLEO-G474RE profile), else USART1 (the
+    /// WeAct profile, the emu board's model).
+    pub fn console_index(&self) -> usize {
+        let lp = &self.usart[Self::LPUART1];
+        if lp.regs[0] & 1 != 0 || !lp.tx.is_empty() {
+            Self::LPUART1
+        } else {
+            0
+        }
+    }
+
+    /// The firmware's console UART ([`Periph::console_index`]).
+    pub fn console(&self) -> &EmuUsart {
+        &self.usart[self.console_index()]
+    }
+
+    /// See [`Periph::console`].
+    pub fn console_mut(&mut self) -> &mut EmuUsart {
+        let n = self.console_index();
+        &mut self.usart[n]
+    }
 
     /// Reads a peripheral or system register at absolute `addr` (the MMIO hooks' entry point).
     pub fn read(&mut self, addr: u32, size: usize) -> u32 {
@@ -784,7 +833,7 @@ impl Periph {
             let u = &mut self.usart[n];
             u.deliver(self.cycles);
             let v = u.read(addr & 0x3FF, self.cycles);
-            if self.idle_polls > 0 && n < 2 && u.empty_polls >= self.idle_polls {
+            if self.idle_polls > 0 && n != 2 && u.empty_polls >= self.idle_polls {
                 u.empty_polls = 0;
                 self.stop.get_or_insert(StopRequest::Idle);
             }
@@ -1328,6 +1377,27 @@ mod tests {
         p.cycles += p.usart[0].frame_cycles();
         assert_eq!(p.read(USART1_BASE + 0x1C, 4) & 0x20, 0x20);
         assert_eq!(p.read(USART1_BASE + 0x24, 4), u32::from(b'x'));
+    }
+
+    #[test]
+    fn lpuart1_paces_by_brr_over_256_and_becomes_the_console() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        assert_eq!(p.console_index(), 0, "USART1 until LPUART1 is enabled");
+        p.write(LPUART1_BASE + 0x0C, 4, 377_778); // BRR: 256 × 170 MHz / 115200
+        p.write(LPUART1_BASE, 4, 0xD); // UE | RE | TE
+        assert_eq!(p.console_index(), Periph::LPUART1);
+        assert_eq!(p.usart[Periph::LPUART1].frame_cycles(), 14_760);
+        p.write(LPUART1_BASE + 0x28, 4, u32::from(b'L'));
+        assert_eq!(p.console().tx, b"L");
+        assert!(p.usart[0].tx.is_empty());
+        // TC once the frame has left, 14 760 cycles later.
+        assert_eq!(p.read(LPUART1_BASE + 0x1C, 4) & 0x40, 0);
+        p.cycles += 14_760;
+        assert_eq!(p.read(LPUART1_BASE + 0x1C, 4) & 0x40, 0x40);
+        // The same BRR on a USART would be a 16-bit field: only LPUART1 divides by 256.
+        p.write(USART1_BASE + 0x0C, 4, 1476);
+        assert_eq!(p.usart[0].frame_cycles(), 14_760);
     }
 
     #[test]

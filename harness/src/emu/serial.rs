@@ -56,7 +56,7 @@ pub struct SessionEnd {
     pub sram: Vec<u8>,
     /// CCM SRAM at the end.
     pub ccm: Vec<u8>,
-    /// Peripheral state at the end (USART1 transcript in `usart[0].tx`).
+    /// Peripheral state at the end (the console transcript in `console().tx`).
     pub periph: Periph,
     /// The reset the firmware requested, which ended the session (`None`: stopped by the
     /// harness, or the core stopped otherwise).
@@ -184,7 +184,7 @@ fn serve(
             break None;
         }
         let end = mcu.run(SLICE_CYCLES, |_| false);
-        let tx = &mcu.periph().usart[0].tx;
+        let tx = &mcu.periph().console().tx;
         master.write(&tx[forwarded..]);
         forwarded = tx.len();
         let idle = match end {
@@ -195,7 +195,7 @@ fn serve(
         };
         let p = mcu.periph_mut();
         let board = p.cycles;
-        let next_due = p.usart[0].rx_line.next_due();
+        let next_due = p.console().rx_line.next_due();
         let wall = cycles(origin.elapsed());
         let wait_until = if idle {
             next_due.map_or(wall + cycles(IDLE_WAIT), |d| {
@@ -216,7 +216,7 @@ fn serve(
             master.read(&mut buf, wait)
         };
         let wall = cycles(origin.elapsed());
-        let u = &mut p.usart[0];
+        let u = p.console_mut();
         if n > 0 {
             u.receive(&buf[..n], wall.max(board));
         }
@@ -231,7 +231,7 @@ fn serve(
     };
     // The core is parked (at the reset, or stopped): the pty stays open, so the client reads
     // everything that was sent, and register reads still work, until the harness closes.
-    let tx = &mcu.periph().usart[0].tx;
+    let tx = &mcu.periph().console().tx;
     master.write(&tx[forwarded..]);
     while !stop.load(Ordering::SeqCst) {
         while let Ok(job) = jobs.try_recv() {

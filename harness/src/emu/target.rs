@@ -383,7 +383,7 @@ impl Target for EmuTarget {
                 // line rate), within a bound.
                 let now = m.periph().cycles;
                 let ended = *guest_ended.get_or_insert(now);
-                return closing_line_sent(&m.periph().usart[0].tx)
+                return closing_line_sent(&m.periph().console().tx)
                     || now >= ended + CLOSING_LINE_CYCLES;
             }
             if wall_start.elapsed() >= wall {
@@ -421,7 +421,7 @@ impl Target for EmuTarget {
             }
             None => (0, cycles),
         };
-        self.transcript = periph.usart[0].tx.clone();
+        self.transcript = periph.console().tx.clone();
         // A raw (test) program's USART1 output is all its own.
         self.console = if is_elf {
             guest_console(&self.transcript).to_vec()
@@ -589,7 +589,7 @@ impl Target for EmuTarget {
         };
         let end = session.close()?;
         self.flash = end.flash;
-        self.transcript = end.periph.usart[0].tx.clone();
+        self.transcript = end.periph.console().tx.clone();
         self.console = guest_console(&self.transcript).to_vec();
         self.edges = end.periph.edges.clone();
         self.resume = Some(Resume {
