@@ -474,11 +474,15 @@ pub struct Periph {
 // `Periph` (both live inside one `run`); the pointer is only dereferenced on that thread.
 unsafe impl Send for Periph {}
 
+/// RCC_CSR after a power-on reset: BORRSTF (bit 27) and PINRSTF (bit 26) set (RM0440 §7.4.29,
+/// reset value `0x0C00_0000`); a system reset keeps the flags and adds its own until RMVF.
+const CSR_POWER_ON: u32 = (1 << 27) | (1 << 26);
+
 impl Periph {
-    /// Reset state, programming into the 512 KiB flash at `flash` (must stay valid while this
+    /// Reset state (power-on), programming into the 512 KiB flash at `flash` (must stay valid while this
     /// `Periph` is used).
     pub fn new(flash: *mut u8) -> Self {
-        Periph {
+        let mut p = Periph {
             cycles: 0,
             rcc: rcc::REGISTERS.iter().map(|r| r.2).collect(),
             pwr: BTreeMap::from([(0x00, 0x0200), (0x08, 0x8000), (0x80, 0x0100)]),
@@ -515,7 +519,9 @@ impl Periph {
             idle_polls: 0,
             semihosting: Vec::new(),
             itm: Vec::new(),
-        }
+        };
+        p.rcc_set(0x94, CSR_POWER_ON);
+        p
     }
 
     /// Drives each `(logical pin, high)` of `inputs` from outside (a button, a jumper): the pin's
@@ -1295,6 +1301,20 @@ mod tests {
         assert_eq!(p.read(RCC_BASE, 4) & (1 << 17 | 1 << 25), 1 << 17 | 1 << 25);
         p.write(RCC_BASE + 8, 4, 3);
         assert_eq!(p.read(RCC_BASE + 8, 4) & 0xF, 0xF);
+    }
+
+    #[test]
+    fn rcc_csr_reset_flags_power_on_then_accumulate_until_rmvf() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        let csr = RCC_BASE + 0x94;
+        assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0x0C00_0000, "BORRSTF|PINRSTF");
+        p.system_reset(ResetCause::Watchdog);
+        assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0x2C00_0000, "flags kept, IWDGRSTF added");
+        p.write(csr, 4, 1 << 23); // RMVF
+        assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0);
+        p.system_reset(ResetCause::Software);
+        assert_eq!(p.read(csr, 4) & 0xFE00_0000, 1 << 28);
     }
 
     #[test]
