@@ -1310,7 +1310,11 @@ mod tests {
         let csr = RCC_BASE + 0x94;
         assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0x0C00_0000, "BORRSTF|PINRSTF");
         p.system_reset(ResetCause::Watchdog);
-        assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0x2C00_0000, "flags kept, IWDGRSTF added");
+        assert_eq!(
+            p.read(csr, 4) & 0xFE00_0000,
+            0x2C00_0000,
+            "flags kept, IWDGRSTF added"
+        );
         p.write(csr, 4, 1 << 23); // RMVF
         assert_eq!(p.read(csr, 4) & 0xFE00_0000, 0);
         p.system_reset(ResetCause::Software);
