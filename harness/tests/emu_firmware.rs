@@ -72,13 +72,12 @@ fn nucleo_elf() -> Option<Firmware> {
 fn the_nucleo_profile_runs_a_program_with_its_console_on_lpuart1() {
     let Some(fw) = nucleo_elf() else { return };
     let mut t = EmuTarget::with_firmware(fw);
-    t.load(&image("arithmetic.c")).expect("loads");
     let budget = Budget {
         max_instructions: 10_000_000,
         virtual_time: Duration::from_secs(5),
         wall_timeout: Duration::from_secs(20),
     };
-    let r = t.run(&budget).expect("runs");
+    let r = run_program(&mut t, "arithmetic.c", &budget);
     let transcript = String::from_utf8_lossy(t.transcript()).into_owned();
     assert_eq!(
         r.end,
