@@ -3,6 +3,7 @@
 //! (`harness/tests/plans.rs`) both pick boards here, open them for the runner, and hold a real
 //! board's lock while its tests run.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -165,14 +166,25 @@ pub struct PlannedTest {
 }
 
 impl PlannedTest {
-    /// Runs the test through [`runner::run_job`] (so an `infra_error` is retried once), holding
-    /// the board's lock. Errors: the lock cannot be taken.
-    pub fn run(&self) -> std::io::Result<TestResult> {
+    /// Runs the test through [`runner::run_job`] (so an `infra_error` is retried once). A real
+    /// board's lock is taken when the test first needs the board (after its program is built;
+    /// a compile-only plan never takes it) and held to the end of the test; a lock that cannot
+    /// be taken is a board failure (`infra_error`).
+    pub fn run(&self) -> TestResult {
         let info = self.board.info();
-        let _lock = self
-            .board
-            .lock(|| eprintln!("{}: board `{}` is in use; waiting", self.name, info.id))?;
-        Ok(runner::run_job(&self.job, &info, || self.board.open()))
+        let lock = RefCell::new(None);
+        runner::run_job(&self.job, &info, || {
+            if lock.borrow().is_none() {
+                let taken = self
+                    .board
+                    .lock(|| eprintln!("{}: board `{}` is in use; waiting", self.name, info.id))
+                    .map_err(|e| {
+                        TargetError::Board(format!("cannot lock board `{}`: {e}", info.id))
+                    })?;
+                *lock.borrow_mut() = Some(taken);
+            }
+            self.board.open()
+        })
     }
 }
 
@@ -379,7 +391,7 @@ mod tests {
             crate::discover::load(&[path]),
             &[TestBoard::Simulated("sim")],
         );
-        let r = tests[0].run().unwrap();
+        let r = tests[0].run();
         assert_eq!(r.verdict, crate::result::Verdict::Pass, "{:?}", r.failure);
         assert_eq!(r.console, "hi\n");
     }

@@ -1,6 +1,8 @@
 //! The runner: runs each plan ([`Job`], from [`crate::discover`]) on its own board, and judges it.
 //!
-//! Per plan: build the program (corner 1), load it (or, with `upload = "oracle"`, upload it
+//! Per plan: build the program (corner 1) with no board — a plan that corner 1 alone judges
+//! (`expect_compile_error`, a compile error, an invalid image) never opens one — then open the
+//! board, load the program (or, with `upload = "oracle"`, upload it
 //! through the board's bootloader and reboot), send the plan's `[inject]` command to the
 //! firmware's bootloader and reboot, drive the plan's inputs, run it under the plan's budget,
 //! collect the observations (the firmware's fault and fail-safe records included), evaluate
@@ -20,6 +22,7 @@
 //! [`TestResult::retried_after`]. A failed check (`fail`) or any other `error` is never retried.
 
 use std::io::{Read, Write};
+use std::ops::DerefMut;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,7 +35,7 @@ use cockpit_oracle::limits;
 use crate::checks::{self, Observations};
 use crate::discover::Job;
 use crate::plan::{Inject, OracleUpload, Plan, Upload};
-use crate::program::{self, BuildError, ImageInfo};
+use crate::program::{self, BuildError, Image, ImageInfo};
 use crate::records;
 use crate::result::{CheckKind, CheckResult, Metric, TestResult, Verdict};
 use crate::target::{RunEnd, Target, TargetError, TargetInfo};
@@ -113,30 +116,21 @@ fn attempt(
             Unjudged::Error(message.clone()),
             start,
         ),
-        Job::Plan(plan) => catch_unwind(AssertUnwindSafe(|| match make_board() {
-            Ok(mut target) => run_plan(plan, target.as_mut()),
-            Err(e) => unjudged_result(
-                &plan.name,
-                &plan.path,
-                board.clone(),
-                Unjudged::from_target("opening the board failed", e),
-                start,
-            ),
-        }))
-        .unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            unjudged_result(
-                &plan.name,
-                &plan.path,
-                board.clone(),
-                Unjudged::Error(format!("internal error (panic): {what}")),
-                start,
-            )
-        }),
+        Job::Plan(plan) => catch_unwind(AssertUnwindSafe(|| run_plan(plan, board, make_board)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                unjudged_result(
+                    &plan.name,
+                    &plan.path,
+                    board.clone(),
+                    Unjudged::Error(format!("internal error (panic): {what}")),
+                    start,
+                )
+            }),
     }
 }
 
@@ -164,10 +158,20 @@ fn unjudged_result(
     }
 }
 
-/// Runs one valid plan on `target` and judges it. Never fails: every problem is in the result.
-pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
+/// Runs one valid plan and judges it. Never fails: every problem is in the result.
+///
+/// The program is built first, with no board (corner 1); `make_board` is called only when
+/// something must run, so a plan judged by corner 1 alone (`expect_compile_error`, a program
+/// that does not compile or is not a valid image) never opens (nor waits for) a board.
+/// `board`: the identity recorded when no board is made (or it cannot be made); a board made
+/// records its own [`Target::info`]. A board that cannot be made gives `infra_error` for a
+/// [`TargetError::Board`], `error` otherwise.
+pub fn run_plan<T: DerefMut<Target = dyn Target>>(
+    plan: &Plan,
+    board: &TargetInfo,
+    make_board: impl FnOnce() -> Result<T, TargetError>,
+) -> TestResult {
     let start = Instant::now();
-    let board = target.info();
     let mut result = TestResult {
         test_name: plan.name.clone(),
         plan_path: plan.path.clone(),
@@ -182,7 +186,15 @@ pub fn run_plan(plan: &Plan, target: &mut dyn Target) -> TestResult {
         fault_record: None,
         duration: Default::default(),
     };
-    let outcome = judge(plan, target, &mut result);
+    let outcome = build_program(plan, &mut result).and_then(|image| match image {
+        None => Ok(()),
+        Some(image) => {
+            let mut target =
+                make_board().map_err(|e| Unjudged::from_target("opening the board failed", e))?;
+            result.board = target.info();
+            judge(plan, &image, &mut *target, &mut result)
+        }
+    });
     result.verdict = match outcome {
         Err(unjudged) => {
             let (verdict, message) = unjudged.verdict_and_message();
@@ -236,15 +248,23 @@ impl From<String> for Unjudged {
     }
 }
 
-/// Fills `result` with checks, metrics and console; `Err` = the test cannot be judged.
-fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Result<(), Unjudged> {
-    let compile_check = |expected: String, observed: String, passed: bool| CheckResult {
+/// A corner-1 check on `plan`'s program.
+fn compile_check(plan: &Plan, expected: String, observed: String, passed: bool) -> CheckResult {
+    CheckResult {
         kind: CheckKind::Compile,
         name: plan.program.display().to_string(),
         expected,
         observed,
         passed,
-    };
+    }
+}
+
+/// Corner 1: builds `plan`'s program and records its check in `result`. `Ok(Some(image))`:
+/// the image to run; `Ok(None)`: corner 1 alone judges the test (an expected or unexpected
+/// compile error, an invalid image); `Err`: the program cannot be read.
+fn build_program(plan: &Plan, result: &mut TestResult) -> Result<Option<Image>, Unjudged> {
+    let compile_check =
+        |expected, observed, passed| compile_check(plan, expected, observed, passed);
     let image = match (program::build(&plan.program), &plan.expect_compile_error) {
         (Err(e @ BuildError::Read { .. }), _) => return Err(e.to_string().into()),
         (Err(BuildError::Compile { diagnostics }), Some(re)) => {
@@ -254,7 +274,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
                 diagnostics,
                 matched,
             ));
-            return Ok(());
+            return Ok(None);
         }
         (Ok(_), Some(re)) => {
             result.checks.push(compile_check(
@@ -262,7 +282,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
                 "compiled without errors".into(),
                 false,
             ));
-            return Ok(());
+            return Ok(None);
         }
         (Err(BuildError::Image { message, .. }), _) => {
             result.checks.push(compile_check(
@@ -270,13 +290,13 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
                 format!("invalid image: {message}"),
                 false,
             ));
-            return Ok(());
+            return Ok(None);
         }
         (Err(BuildError::Compile { diagnostics }), None) => {
             result
                 .checks
                 .push(compile_check("a valid image".into(), diagnostics, false));
-            return Ok(());
+            return Ok(None);
         }
         (Ok(image), None) => image,
     };
@@ -285,6 +305,17 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
         format!("{} bytes", image.bytes.len()),
         true,
     ));
+    Ok(Some(image))
+}
+
+/// Runs `image` of `plan` on `target` and fills `result` with the checks, metrics and console;
+/// `Err` = the test cannot be judged.
+fn judge(
+    plan: &Plan,
+    image: &Image,
+    target: &mut dyn Target,
+    result: &mut TestResult,
+) -> Result<(), Unjudged> {
     // What boots: the plan's program, or the preloaded one after an expected rejection.
     let mut booted = image.info.clone();
     match &plan.upload {
@@ -292,6 +323,7 @@ fn judge(plan: &Plan, target: &mut dyn Target, result: &mut TestResult) -> Resul
             Ok(()) => {}
             Err(e @ TargetError::Image(_)) => {
                 result.checks.push(compile_check(
+                    plan,
                     "the board accepts the image".into(),
                     e.to_string(),
                     false,
@@ -619,7 +651,9 @@ mod tests {
 
     fn run_one(dir: &Path, body: &str, target: &mut FakeTarget) -> TestResult {
         let path = plan_in(dir, "t.toml", body);
-        run_plan(&Plan::load(&path).unwrap(), target)
+        run_plan(&Plan::load(&path).unwrap(), &target.info(), || {
+            Ok(target as &mut dyn Target)
+        })
     }
 
     #[test]
@@ -1011,6 +1045,70 @@ mod tests {
         let why = "opening the board failed: board failure: no probe matches 0483:374b";
         assert_eq!(r.failure.as_deref(), Some(why));
         assert_eq!(r.retried_after.as_deref(), Some(why));
+    }
+
+    #[test]
+    fn the_program_is_built_before_a_board_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.c"), "int main() { return nope; }\n").unwrap();
+        std::fs::write(dir.path().join("ok.c"), "int main() { return 0; }\n").unwrap();
+        let job = |body: &str| {
+            let path = plan_in(dir.path(), "t.toml", body);
+            Job::Plan(Box::new(Plan::load(&path).unwrap()))
+        };
+        let bench = TargetInfo {
+            serial: Some("0669FF".into()),
+            backend: Some("probe-rs 0.32".into()),
+            ..TargetInfo::new("probe", "bench-1")
+        };
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let unplugged = || -> Result<Box<dyn Target>, TargetError> {
+            made.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Err(TargetError::Board("no probe matches 0483:374b".into()))
+        };
+        let made_so_far = || made.load(std::sync::atomic::Ordering::SeqCst);
+
+        // Corner 1 alone judges these: no board is made, the bench's identity is recorded.
+        let expected = job("name = \"c\"\nprogram = \"bad.c\"\nexpect_compile_error = \"nope\"\n");
+        let r = run_job(&expected, &bench, unplugged);
+        assert_eq!(
+            (r.verdict, made_so_far()),
+            (Verdict::Pass, 0),
+            "{:?}",
+            r.failure
+        );
+        assert_eq!((&r.board, &r.retried_after), (&bench, &None));
+        let r = run_job(
+            &job("name = \"c\"\nprogram = \"bad.c\"\n"),
+            &bench,
+            unplugged,
+        );
+        assert_eq!((r.verdict, made_so_far()), (Verdict::Fail, 0));
+        let r = run_job(
+            &job("name = \"c\"\nprogram = \"missing.c\"\n"),
+            &bench,
+            unplugged,
+        );
+        assert_eq!((r.verdict, made_so_far()), (Verdict::Error, 0));
+
+        // A program that must run needs the board: `infra_error` after one retry.
+        let r = run_job(
+            &job("name = \"r\"\nprogram = \"ok.c\"\n"),
+            &bench,
+            unplugged,
+        );
+        assert_eq!((r.verdict, made_so_far()), (Verdict::InfraError, 2));
+        assert_eq!(r.board, bench);
+        assert!(r.checks[0].passed, "corner 1 is judged: {:?}", r.checks);
+        let why = "opening the board failed: board failure: no probe matches 0483:374b";
+        assert_eq!(r.retried_after.as_deref(), Some(why));
+
+        // A board that is made records its own identity.
+        let r = run_job(&job("name = \"r\"\nprogram = \"ok.c\"\n"), &bench, || {
+            Ok(Box::new(FakeTarget::default()) as Box<dyn Target>)
+        });
+        assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
+        assert_eq!(r.board, TargetInfo::new("sim", "fake-0"));
     }
 
     #[test]

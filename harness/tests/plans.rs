@@ -5,7 +5,8 @@
 //! (filters, `--exact`, `--list`, `--ignored`, `--format terse`) and summary line, so
 //! `cargo test` and `cargo nextest` both run it. Each test goes through the runner
 //! (`cockpit_harness::runner::run_job`: an `infra_error` is retried once) and holds its board's
-//! lock while it runs, so no two tests share a real board. With `hil` and no boards configured,
+//! lock while the board is in use (from after the program is built to the end of the test), so
+//! no two tests share a real board. With `hil` and no boards configured,
 //! the one test `hil::hardware_map` fails, saying why.
 
 use std::path::Path;
@@ -14,13 +15,11 @@ use cockpit_harness::bench::{self, PlannedTest};
 use cockpit_harness::discover;
 use cockpit_harness::report;
 use cockpit_harness::result::Verdict;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
 
 fn trial(test: PlannedTest) -> Trial {
     Trial::test(test.name.clone(), move || {
-        let result = test
-            .run()
-            .map_err(|e| Failed::from(format!("cannot lock the board: {e}")))?;
+        let result = test.run();
         match result.verdict {
             Verdict::Pass => Ok(()),
             _ => Err(report::failure_details(std::slice::from_ref(&result)).into()),
