@@ -40,6 +40,9 @@ pub struct RunRow {
     pub failed: i64,
     /// Tests with an `error` or `infra_error` verdict (same rule).
     pub errors: i64,
+    /// Of `errors`, those with an `infra_error` verdict: the board or its connection failed
+    /// underneath the test, twice (same rule).
+    pub infra_errors: i64,
 }
 
 /// A run with everything `/runs/{id}` shows.
@@ -69,10 +72,17 @@ pub struct ResultDetail {
     pub board_kind: String,
     /// Board id the test ran on.
     pub board_id: String,
-    /// `pass`, `fail` or `error`.
+    /// Serial number of a real board's debug probe; `None` for `sim` and `emu`.
+    pub board_serial: Option<String>,
+    /// What drove a real board, with its version (`probe-rs 0.32.0`); `None` for `sim`/`emu`.
+    pub board_backend: Option<String>,
+    /// `pass`, `fail`, `error` or `infra_error`.
     pub verdict: String,
-    /// One-line failure summary (for `fail`/`error`).
+    /// One-line failure summary (for `fail`/`error`/`infra_error`).
     pub failure: Option<String>,
+    /// The first attempt's infrastructure failure when the test was run a second time after
+    /// an `infra_error`; `None` when it ran once.
+    pub retried_after: Option<String>,
     /// Wall-clock duration, milliseconds.
     pub duration_ms: f64,
     /// Console transcript, verbatim.
@@ -90,8 +100,11 @@ struct ResultRow {
     plan_path: String,
     board_kind: String,
     board_id: String,
+    board_serial: Option<String>,
+    board_backend: Option<String>,
     verdict: String,
     failure: Option<String>,
+    retried_after: Option<String>,
     duration_ms: f64,
     console: String,
 }
@@ -139,7 +152,10 @@ macro_rules! run_columns {
             ELSE (SELECT COUNT(*) FROM test_results t WHERE t.run_id = r.id AND t.verdict = 'fail') END AS failed,
        CASE WHEN r.finished_at_ms IS NOT NULL THEN r.errors + r.infra_errors
             ELSE (SELECT COUNT(*) FROM test_results t
-                  WHERE t.run_id = r.id AND t.verdict IN ('error', 'infra_error')) END AS errors"
+                  WHERE t.run_id = r.id AND t.verdict IN ('error', 'infra_error')) END AS errors,
+       CASE WHEN r.finished_at_ms IS NOT NULL THEN r.infra_errors
+            ELSE (SELECT COUNT(*) FROM test_results t
+                  WHERE t.run_id = r.id AND t.verdict = 'infra_error') END AS infra_errors"
     };
 }
 
@@ -186,8 +202,8 @@ pub async fn run_detail(pool: &SqlitePool, id: i64) -> Result<Option<RunDetail>,
         .fetch_one(pool)
         .await?;
     let rows: Vec<ResultRow> = sqlx::query_as(
-        "SELECT id, test_name, plan_path, board_kind, board_id, verdict, failure, duration_ms,
-                console
+        "SELECT id, test_name, plan_path, board_kind, board_id, board_serial, board_backend,
+                verdict, failure, retried_after, duration_ms, console
          FROM test_results WHERE run_id = ? ORDER BY id",
     )
     .bind(id)
@@ -227,8 +243,11 @@ pub async fn run_detail(pool: &SqlitePool, id: i64) -> Result<Option<RunDetail>,
             plan_path: r.plan_path,
             board_kind: r.board_kind,
             board_id: r.board_id,
+            board_serial: r.board_serial,
+            board_backend: r.board_backend,
             verdict: r.verdict,
             failure: r.failure,
+            retried_after: r.retried_after,
             duration_ms: r.duration_ms,
             console: r.console,
         })

@@ -319,6 +319,103 @@ async fn run_page_shows_tests_checks_console_and_metrics() {
 }
 
 #[tokio::test]
+async fn run_page_shows_the_board_identity_infra_errors_and_retries() {
+    let s = store().await;
+    let run = insert_run(
+        &s.pool,
+        T0,
+        None,
+        None,
+        "probe",
+        "bench-1",
+        Some(T0 + 9_000),
+        (1, 0, 0),
+    )
+    .await;
+    sqlx::query("UPDATE runs SET infra_errors = 1 WHERE id = ?")
+        .bind(run)
+        .execute(&s.pool)
+        .await
+        .unwrap();
+    let retried = insert_result(&s.pool, run, "blinky", "probe", "bench-1", "pass", None, "").await;
+    let broken = insert_result(
+        &s.pool,
+        run,
+        "fib",
+        "probe",
+        "bench-1",
+        "infra_error",
+        Some("opening the board failed: board failure: no probe matches 0483:374b"),
+        "",
+    )
+    .await;
+    for (id, retry) in [
+        (
+            retried,
+            "running the program failed: board failure: probe vanished",
+        ),
+        (
+            broken,
+            "opening the board failed: board failure: no probe matches 0483:374b",
+        ),
+    ] {
+        sqlx::query(
+            "UPDATE test_results SET board_serial = '0669FF3433', board_backend = 'probe-rs 0.32.0',
+                                     retried_after = ? WHERE id = ?",
+        )
+        .bind(retry)
+        .bind(id)
+        .execute(&s.pool)
+        .await
+        .unwrap();
+    }
+    let app = router(s.pool.clone());
+
+    let body = ok_html(&app, &format!("/runs/{run}")).await;
+    assert!(
+        body.contains(
+            "<span class=\"board\">probe/bench-1 (serial 0669FF3433, probe-rs 0.32.0)</span>"
+        ),
+        "{body}"
+    );
+    assert!(body.contains(
+        "<p class=\"retried\">Retried after: running the program failed: board failure: \
+         probe vanished</p>"
+    ));
+    assert!(body.contains("<section class=\"result verdict-infra_error\""));
+    assert!(body.contains("<span class=\"badge infra_error\">infra_error</span>"));
+    assert!(body.contains("1 errors</span> <span class=\"error infra-errors\">(1 infrastructure)"));
+
+    let (status, v) = get_json(&app, &format!("/api/runs/{run}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (v["errors"].clone(), v["infra_errors"].clone()),
+        (1.into(), 1.into())
+    );
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results[0]["board_serial"], "0669FF3433");
+    assert_eq!(results[0]["board_backend"], "probe-rs 0.32.0");
+    assert_eq!(
+        results[0]["retried_after"],
+        "running the program failed: board failure: probe vanished"
+    );
+    assert_eq!(results[1]["verdict"], "infra_error");
+
+    // A simulated board has no serial nor backend; a test run once has no retry.
+    let s = store().await;
+    let runs = sample(&s.pool).await;
+    let app = router(s.pool.clone());
+    let body = ok_html(&app, &format!("/runs/{}", runs[0])).await;
+    assert!(body.contains("<span class=\"board\">sim/sim</span>"));
+    assert!(!body.contains("Retried after") && !body.contains("infrastructure)"));
+    let (_, v) = get_json(&app, &format!("/api/runs/{}", runs[0])).await;
+    assert_eq!(v["infra_errors"], 0);
+    assert!(
+        v["results"][0]["board_serial"].is_null() && v["results"][0]["retried_after"].is_null()
+    );
+}
+
+#[tokio::test]
 async fn test_page_and_api_give_chart_series_and_flake_rate() {
     let s = store().await;
     let runs = sample(&s.pool).await;

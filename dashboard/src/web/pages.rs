@@ -123,6 +123,7 @@ struct RunView {
     passed: i64,
     failed: i64,
     errors: i64,
+    infra_errors: i64,
     duration: String,
     status: &'static str,
 }
@@ -141,6 +142,7 @@ impl From<&db::RunRow> for RunView {
             passed: r.passed,
             failed: r.failed,
             errors: r.errors,
+            infra_errors: r.infra_errors,
             duration: r.finished_at_ms.map_or_else(
                 || "unfinished".to_owned(),
                 |f| human_duration((f - r.started_at_ms) as f64),
@@ -213,10 +215,10 @@ struct ResultView {
     test_name: String,
     test_url: String,
     plan_path: String,
-    board_kind: String,
-    board_id: String,
+    board: String,
     verdict: String,
     failure: String,
+    retried_after: String,
     duration: String,
     console: String,
     failed_checks: Vec<CheckView>,
@@ -256,10 +258,10 @@ pub async fn run(
             test_name: r.test_name.clone(),
             test_url: format!("/tests/{}", path_segment(&r.test_name)),
             plan_path: r.plan_path.clone(),
-            board_kind: r.board_kind.clone(),
-            board_id: r.board_id.clone(),
+            board: board_label(r),
             verdict: r.verdict.clone(),
             failure: r.failure.clone().unwrap_or_default(),
+            retried_after: r.retried_after.clone().unwrap_or_default(),
             duration: human_duration(r.duration_ms),
             console: r.console.clone(),
             failed_checks: r.checks.iter().filter(|c| !c.passed).map(check).collect(),
@@ -286,6 +288,22 @@ pub async fn run(
         command: d.command,
         results,
     })
+}
+
+/// The board a result ran on: `kind/id`, with a real board's probe serial and backend,
+/// e.g. `probe/bench-1 (serial 0669FF…, probe-rs 0.32.0)`.
+fn board_label(r: &db::ResultDetail) -> String {
+    let identity: Vec<String> = r
+        .board_serial
+        .iter()
+        .map(|s| format!("serial {s}"))
+        .chain(r.board_backend.iter().cloned())
+        .collect();
+    if identity.is_empty() {
+        format!("{}/{}", r.board_kind, r.board_id)
+    } else {
+        format!("{}/{} ({})", r.board_kind, r.board_id, identity.join(", "))
+    }
 }
 
 struct TestRow {
