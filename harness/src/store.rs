@@ -106,7 +106,8 @@ pub struct RunInfo {
     pub command: String,
 }
 
-/// One point of a test's metric history (see [`Store::history`]).
+/// One point of a test's history (see [`Store::history`]): one metric value of one result, or
+/// a result that recorded no metric (`metric`, `unit` and `value` all `None`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryRow {
     /// Run that produced the value.
@@ -119,14 +120,14 @@ pub struct HistoryRow {
     pub board_kind: String,
     /// Board id the test ran on.
     pub board_id: String,
-    /// The test's verdict in that run: `"pass"`, `"fail"` or `"error"`.
+    /// The test's verdict in that run: `"pass"`, `"fail"`, `"error"` or `"infra_error"`.
     pub verdict: String,
-    /// Metric name, e.g. `cycles` or `pin13.pulse_high_ms`.
-    pub metric: String,
-    /// Metric unit, e.g. `count`, `cycles`, `ms`.
-    pub unit: String,
-    /// Metric value in that unit.
-    pub value: f64,
+    /// Metric name, e.g. `cycles` or `pin13.pulse_high_ms`; `None` for a result without metrics.
+    pub metric: Option<String>,
+    /// Metric unit, e.g. `count`, `cycles`, `ms`; `None` for a result without metrics.
+    pub unit: Option<String>,
+    /// Metric value in that unit; `None` for a result without metrics.
+    pub value: Option<f64>,
 }
 
 /// A run as stored: its id, identity and, if it finished, its end time and totals.
@@ -393,12 +394,14 @@ impl Store {
         Ok(())
     }
 
-    /// The metric history of test `test_name` over its `limit` newest runs, newest run first (by
-    /// run start time, then run id). Only runs with at least one selected row count towards
+    /// The history of test `test_name` over its `limit` newest runs, newest run first (by run
+    /// start time, then run id). Only runs with at least one selected row count towards
     /// `limit`, and each contributes all its rows: one per (result, metric), in metric-name
-    /// order within a result. `metric` keeps only that metric; `board_kind` keeps only results
-    /// from that board kind. Results without metrics (or without the requested metric) do not
-    /// appear. Unfinished runs are included. `limit = 0` returns no rows.
+    /// order within a result, and one row without a metric for a result that recorded none (a
+    /// compile error, an `error` or `infra_error` before the run), so a run where the test did
+    /// not run still shows. `metric` keeps only that metric (results without it do not appear);
+    /// `board_kind` keeps only results from that board kind. Unfinished runs are included.
+    /// `limit = 0` returns no rows.
     pub async fn history(
         &self,
         test_name: &str,
@@ -415,7 +418,7 @@ impl Store {
                           m.name AS metric, m.unit, m.value, m.rowid AS metric_row
                    FROM test_results t
                    JOIN runs r ON r.id = t.run_id
-                   JOIN metrics m ON m.result_id = t.id
+                   LEFT JOIN metrics m ON m.result_id = t.id
                    WHERE t.test_name = ?1
                      AND (?2 IS NULL OR m.name = ?2)
                      AND (?3 IS NULL OR t.board_kind = ?3)
@@ -428,8 +431,8 @@ impl Store {
                SELECT s.run_id AS "run_id!: i64", s.started_at_ms AS "started_at_ms!: i64",
                       s.git_commit, s.board_kind AS "board_kind!: String",
                       s.board_id AS "board_id!: String", s.verdict AS "verdict!: String",
-                      s.metric AS "metric!: String", s.unit AS "unit!: String",
-                      s.value AS "value!: f64"
+                      s.metric AS "metric?: String", s.unit AS "unit?: String",
+                      s.value AS "value?: f64"
                FROM selected s
                WHERE s.run_id IN (SELECT run_id FROM recent)
                ORDER BY s.started_at_ms DESC, s.run_id DESC, s.result_id DESC, s.metric ASC,
@@ -770,22 +773,22 @@ mod tests {
         let all = store.history("blinky", None, None, 100).await.unwrap();
         let got: Vec<_> = all
             .iter()
-            .map(|h| (h.run_id, h.metric.as_str(), h.value))
+            .map(|h| (h.run_id, h.metric.as_deref(), h.value))
             .collect();
         assert_eq!(
             got,
             [
-                (r3, "cycles", 300.0),
-                (r3, "virtual_ms", 3.0),
-                (r2, "cycles", 200.0),
-                (r2, "virtual_ms", 2.0),
-                (r1, "cycles", 100.0),
-                (r1, "virtual_ms", 1.0),
+                (r3, Some("cycles"), Some(300.0)),
+                (r3, Some("virtual_ms"), Some(3.0)),
+                (r2, Some("cycles"), Some(200.0)),
+                (r2, Some("virtual_ms"), Some(2.0)),
+                (r1, Some("cycles"), Some(100.0)),
+                (r1, Some("virtual_ms"), Some(1.0)),
             ]
         );
         assert_eq!(all[0].git_commit.as_deref(), Some("c3"));
         assert_eq!(all[0].started_at_ms, 3_000);
-        assert_eq!(all[0].unit, "cycles");
+        assert_eq!(all[0].unit.as_deref(), Some("cycles"));
         assert_eq!(all[2].verdict, "fail");
         assert_eq!(all[2].board_kind, "probe");
         assert_eq!(all[2].board_id, "probe-0");
@@ -795,7 +798,10 @@ mod tests {
             .await
             .unwrap();
         let got: Vec<_> = cycles.iter().map(|h| (h.run_id, h.value)).collect();
-        assert_eq!(got, [(r3, 300.0), (r2, 200.0), (r1, 100.0)]);
+        assert_eq!(
+            got,
+            [(r3, Some(300.0)), (r2, Some(200.0)), (r1, Some(100.0))]
+        );
 
         let sim = store
             .history("blinky", Some("cycles"), Some("sim"), 100)
@@ -814,15 +820,15 @@ mod tests {
         let limited = store.history("blinky", None, None, 2).await.unwrap();
         let got: Vec<_> = limited
             .iter()
-            .map(|h| (h.run_id, h.metric.as_str()))
+            .map(|h| (h.run_id, h.metric.as_deref()))
             .collect();
         assert_eq!(
             got,
             [
-                (r3, "cycles"),
-                (r3, "virtual_ms"),
-                (r2, "cycles"),
-                (r2, "virtual_ms")
+                (r3, Some("cycles")),
+                (r3, Some("virtual_ms")),
+                (r2, Some("cycles")),
+                (r2, Some("virtual_ms"))
             ]
         );
         // Runs without a selected row do not use up the limit.
@@ -863,6 +869,53 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn results_without_metrics_are_in_the_history_unless_a_metric_is_asked_for() {
+        let (_dir, store) = temp_store().await;
+        let r1 = store.begin_run(&info(1_000, "c1", "sim")).await.unwrap();
+        let r2 = store.begin_run(&info(2_000, "c2", "probe")).await.unwrap();
+        let r3 = store.begin_run(&info(3_000, "c3", "sim")).await.unwrap();
+        let measured = result("blinky", "sim", Verdict::Pass, &[("cycles", 100.0)]);
+        store.record_test(r1, &measured).await.unwrap();
+        let mut broken = result("blinky", "probe", Verdict::InfraError, &[]);
+        broken.failure = Some("opening the board failed: no probe".into());
+        store.record_test(r2, &broken).await.unwrap();
+        let no_compile = result("blinky", "sim", Verdict::Fail, &[]);
+        store.record_test(r3, &no_compile).await.unwrap();
+
+        let all = store.history("blinky", None, None, 10).await.unwrap();
+        let got: Vec<_> = all
+            .iter()
+            .map(|h| (h.run_id, h.verdict.as_str(), h.metric.as_deref(), h.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (r3, "fail", None, None),
+                (r2, "infra_error", None, None),
+                (r1, "pass", Some("cycles"), Some(100.0)),
+            ]
+        );
+        assert_eq!(
+            (all[1].board_id.as_str(), all[1].unit.as_deref()),
+            ("probe-0", None)
+        );
+        // A run whose test recorded no metric counts towards the limit.
+        let newest = store.history("blinky", None, None, 1).await.unwrap();
+        assert_eq!(newest.iter().map(|h| h.run_id).collect::<Vec<_>>(), [r3]);
+        // Asking for a metric keeps only the results that have it.
+        let cycles = store
+            .history("blinky", Some("cycles"), None, 1)
+            .await
+            .unwrap();
+        assert_eq!(cycles.iter().map(|h| h.run_id).collect::<Vec<_>>(), [r1]);
+        let probe = store
+            .history("blinky", None, Some("probe"), 10)
+            .await
+            .unwrap();
+        assert_eq!(probe.iter().map(|h| h.run_id).collect::<Vec<_>>(), [r2]);
     }
 
     #[tokio::test]
@@ -977,7 +1030,7 @@ mod tests {
         assert_eq!(got.plan_path, format!("plans/{nasty}.toml"));
         let h = store.history(nasty, Some(nasty), None, 10).await.unwrap();
         assert_eq!(h.len(), 1);
-        assert_eq!(h[0].value, -0.5);
+        assert_eq!(h[0].value, Some(-0.5));
         let runs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM runs")
             .fetch_one(&store.pool)
             .await
@@ -1065,7 +1118,9 @@ mod tests {
         assert_eq!(a.results(run_a).await.unwrap().len(), 10);
         assert_eq!(a.results(run_b).await.unwrap().len(), 10);
         assert_eq!(
-            b.history("t7", Some("cycles"), None, 5).await.unwrap()[0].value,
+            b.history("t7", Some("cycles"), None, 5).await.unwrap()[0]
+                .value
+                .unwrap(),
             7.0
         );
     }

@@ -177,6 +177,25 @@ fn bad_plans_are_reported_clearly_and_the_good_one_still_runs() {
         rows.contains(&("good".to_string(), Verdict::Pass)),
         "{rows:?}"
     );
+
+    // A test that never ran (no metrics) still shows in its history, without a value.
+    let db = db.to_str().unwrap();
+    let history = cockpit(&["history", "no_compile", "--json", "--db", db]);
+    assert!(history.status.success(), "{}", text(&history.stderr));
+    let rows: Value = serde_json::from_slice(&history.stdout).unwrap();
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows:#}");
+    assert_eq!(rows[0]["verdict"], "fail");
+    assert!(
+        rows[0]["metric"].is_null() && rows[0]["value"].is_null(),
+        "{rows:#}"
+    );
+    let history = cockpit(&["history", "no_compile", "--db", db]);
+    let table = text(&history.stdout);
+    assert!(table.contains("fail") && table.contains("—"), "{table}");
+    let history = cockpit(&["history", "no_compile", "--metric", "cycles", "--db", db]);
+    assert!(history.status.success(), "{}", text(&history.stderr));
+    assert!(text(&history.stdout).is_empty());
+    assert!(text(&history.stderr).contains("no stored values"));
 }
 
 #[test]

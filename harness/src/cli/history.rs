@@ -1,4 +1,6 @@
-//! `cockpit history`: a test's stored metric values, newest run first.
+//! `cockpit history`: a test's stored metric values, newest run first; without `--metric`, a
+//! result that recorded no metric (a compile error, an `error` or `infra_error` before the run)
+//! shows as a row with its verdict and `—` for metric and value.
 
 use std::path::PathBuf;
 
@@ -70,6 +72,9 @@ pub fn history(args: HistoryArgs) -> Outcome {
     Ok(true)
 }
 
+/// The metric and value cells of a result without metrics.
+const NO_METRIC: &str = "—";
+
 fn table(rows: &[HistoryRow]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED).set_header([
@@ -92,8 +97,11 @@ fn table(rows: &[HistoryRow]) -> Table {
             short_commit(r.git_commit.as_deref()),
             r.board_id.clone(),
             r.verdict.clone(),
-            r.metric.clone(),
-            format!("{} {}", value_text(r.value), r.unit),
+            r.metric.clone().unwrap_or_else(|| NO_METRIC.to_owned()),
+            match (r.value, &r.unit) {
+                (Some(v), Some(unit)) => format!("{} {unit}", value_text(v)),
+                _ => NO_METRIC.to_owned(),
+            },
         ]);
     }
     t
