@@ -92,11 +92,12 @@
 //!   high-water mark ([`crate::stack_peak`]: the stack between `_stack_end` and `_stack_start`
 //!   is painted at power-on and scanned after the run; metric
 //!   [`crate::target::STACK_PEAK_METRIC`]).
-//! - Speed (`cargo bench --features emu --bench emu`, 2 cores shared with other builds, load
-//!   average 7–10, so wall times vary ×2): boot to `guest: running` = 13.2 ms of board time
-//!   (deterministic); with MPU guest isolation ≈ 415 M Thumb instructions/s on a tight loop,
-//!   boot ≈ 15.5 ms wall, the whole `blinky` plan (4 s of board time) ≈ 84 ms wall (`sim`:
-//!   ≈ 7 µs); before it (same day) 530–580 M/s, ≈ 7 ms and ≈ 32 ms.
+//! - Speed (`cargo bench -p cockpit-harness --features emu --bench emu`, release, measured on a
+//!   quiet 2-core machine on 2026-11-22, with MPU guest isolation): 887 M Thumb instructions/s on
+//!   a tight loop (≥ 100 M is the target; about 5× a real 170 MHz Cortex-M4); boot to the end of
+//!   `guest: running` = 13.2 ms of board time (2,246,855 cycles, deterministic) in 6.1 ms of
+//!   wall time; the whole `blinky` plan (4 s of board time) 44.5 ms wall on `emu` against
+//!   5.5 µs on `sim`; one guest↔firmware MPU switch round trip 22 µs (`mpu_switch_10k`).
 //!
 //! # Not modelled (yet)
 //! MPU: exception stacking/unstacking and vector reads are not checked (no MSTKERR/MUNSTKERR);
