@@ -79,7 +79,8 @@ pub struct Plan {
     /// (multi-line mode, as console regexes). When set, the plan has no other checks and no
     /// inputs: nothing runs.
     pub expect_compile_error: Option<Regex>,
-    /// Input levels driven onto logical pins from program start, in plan order (pins distinct).
+    /// Input levels driven onto logical pins, in plan order: each pin's entries form its
+    /// schedule (distinct times per pin, all before the `virtual_time` budget).
     pub inputs: Vec<Input>,
     /// Corner 2 checks, in plan order.
     pub console: Vec<ConsoleCheck>,
@@ -225,13 +226,16 @@ pub enum ConsoleCheck {
 }
 
 /// A level driven onto a logical pin's input from outside the board (a button, a jumper),
-/// held from program start to the end of the run.
+/// from board time `at` until the pin's next [`Input`] (or the end of the run).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Input {
     /// Logical pin number (`0..PIN_COUNT`).
     pub pin: u8,
     /// Driven level: `true` = high.
     pub high: bool,
+    /// Board time from the guest program's start (the origin of pin edges and budgets) at
+    /// which the level is applied; zero = before the program starts (from reset).
+    pub at: Duration,
 }
 
 /// What a [`RegisterCheck`] reads.
@@ -484,6 +488,7 @@ struct RawTiming {
 struct RawInput {
     pin: u8,
     level: String,
+    at_ms: Option<f64>,
 }
 
 /// A regex in the multi-line mode that console checks and `expect_compile_error` use: `^` and
@@ -634,12 +639,20 @@ impl RawPlan {
         let mut inputs: Vec<Input> = Vec::with_capacity(self.input.len());
         for (i, raw) in self.input.into_iter().enumerate() {
             let input = raw
-                .validate()
+                .validate(budget.virtual_time)
                 .map_err(|(f, m)| invalid(format!("input[{i}]{f}"), m))?;
-            if let Some(j) = inputs.iter().position(|other| other.pin == input.pin) {
+            if let Some(j) = inputs
+                .iter()
+                .position(|other| other.pin == input.pin && other.at == input.at)
+            {
                 return Err(invalid(
-                    format!("input[{i}].pin"),
-                    format!("pin {} is already driven by input[{j}]", input.pin),
+                    format!("input[{i}].at_ms"),
+                    format!(
+                        "pin {} is already driven at {} ms by input[{j}] (one level per pin \
+                         and time)",
+                        input.pin,
+                        input.at.as_secs_f64() * 1e3
+                    ),
                 ));
             }
             inputs.push(input);
@@ -1116,7 +1129,8 @@ impl RawFailsafe {
 }
 
 impl RawInput {
-    fn validate(self) -> Result<Input, FieldError> {
+    /// `budget`: the plan's board-time budget; a change at or after it would never be seen.
+    fn validate(self, budget: Duration) -> Result<Input, FieldError> {
         if usize::from(self.pin) >= PIN_COUNT {
             return Err((
                 ".pin".into(),
@@ -1133,9 +1147,29 @@ impl RawInput {
                 ));
             }
         };
+        let at_ms = self.at_ms.unwrap_or(0.0);
+        if !(at_ms.is_finite() && at_ms >= 0.0) {
+            return Err((
+                ".at_ms".into(),
+                format!("must be a finite number of milliseconds ≥ 0, got {at_ms}"),
+            ));
+        }
+        let budget_ms = budget.as_secs_f64() * 1e3;
+        if at_ms > 0.0 && at_ms >= budget_ms {
+            return Err((
+                ".at_ms".into(),
+                format!(
+                    "{at_ms} ms is not before the end of the run (budget.virtual_ms = \
+                     {budget_ms}): the program would never see the change"
+                ),
+            ));
+        }
         Ok(Input {
             pin: self.pin,
             high,
+            // Whole nanoseconds (the boards' time unit); finite and below the budget, so the
+            // conversion cannot overflow.
+            at: Duration::from_nanos((at_ms * 1e6).round() as u64),
         })
     }
 }
@@ -1500,7 +1534,8 @@ count = 4
     fn inputs_are_parsed_and_validated() {
         let base = "name = \"x\"\nprogram = \"p.c\"\n";
         let plan = parse(&format!(
-            "{base}[[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 3\nlevel = \"high\"\n"
+            "{base}[[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 3\nlevel = \"high\"\n\
+             [[input]]\npin = 16\nlevel = \"high\"\nat_ms = 0.5\n"
         ))
         .unwrap();
         assert_eq!(
@@ -1508,9 +1543,19 @@ count = 4
             [
                 Input {
                     pin: 16,
-                    high: false
+                    high: false,
+                    at: Duration::ZERO
                 },
-                Input { pin: 3, high: true }
+                Input {
+                    pin: 3,
+                    high: true,
+                    at: Duration::ZERO
+                },
+                Input {
+                    pin: 16,
+                    high: true,
+                    at: Duration::from_micros(500)
+                }
             ]
         );
         for (extra, field) in [
@@ -1518,13 +1563,59 @@ count = 4
             ("[[input]]\npin = 1\nlevel = \"mid\"\n", "input[0].level"),
             (
                 "[[input]]\npin = 1\nlevel = \"low\"\n[[input]]\npin = 1\nlevel = \"high\"\n",
-                "input[1].pin",
+                "input[1].at_ms",
             ),
         ] {
             let e = err(&format!("{base}{extra}"));
             assert!(e.contains(&format!("`{field}`")), "{field}: {e}");
         }
         assert!(err(&format!("{base}[[input]]\npin = 1\n")).contains("level"));
+    }
+
+    #[test]
+    fn input_times_are_validated() {
+        let base = "name = \"x\"\nprogram = \"p.c\"\n[budget]\nvirtual_ms = 1000\n";
+        let input =
+            |pin: u8, at: &str| format!("[[input]]\npin = {pin}\nlevel = \"low\"\nat_ms = {at}\n");
+        for (extra, field, says) in [
+            (input(16, "-1"), "input[0].at_ms", "got -1"),
+            (input(16, "nan"), "input[0].at_ms", "got NaN"),
+            (input(16, "inf"), "input[0].at_ms", "got inf"),
+            (
+                input(16, "1000"),
+                "input[0].at_ms",
+                "budget.virtual_ms = 1000",
+            ),
+            (
+                format!("{}{}", input(16, "500"), input(16, "500.0")),
+                "input[1].at_ms",
+                "pin 16 is already driven at 500 ms by input[0]",
+            ),
+        ] {
+            let e = err(&format!("{base}{extra}"));
+            assert!(e.contains(&format!("`{field}")), "{field}: {e}");
+            assert!(e.contains(says), "{says}: {e}");
+        }
+        let e = err(&format!("{base}{}", input(16, "\"soon\"")));
+        assert!(e.contains("at_ms = \"soon\""), "{e}");
+        // Distinct times on one pin, the same time on two pins, and a time just inside the
+        // budget are a valid schedule.
+        let plan = parse(&format!(
+            "{base}{}{}{}",
+            input(16, "999.5"),
+            input(16, "500"),
+            input(3, "500")
+        ))
+        .unwrap();
+        let times: Vec<_> = plan.inputs.iter().map(|i| (i.pin, i.at)).collect();
+        assert_eq!(
+            times,
+            [
+                (16, Duration::from_micros(999_500)),
+                (16, Duration::from_millis(500)),
+                (3, Duration::from_millis(500))
+            ]
+        );
     }
 
     #[test]

@@ -354,9 +354,13 @@ fn judge(
         None => Vec::new(),
     };
     for input in &plan.inputs {
-        target.drive_input(input.pin, input.high).map_err(|e| {
-            Unjudged::from_target(&format!("driving input pin {} failed", input.pin), e)
-        })?;
+        target
+            .drive_input(input.pin, input.high, input.at)
+            .map_err(|e| {
+                let at_ms = input.at.as_secs_f64() * 1e3;
+                let what = format!("driving input pin {} at {at_ms} ms failed", input.pin);
+                Unjudged::from_target(&what, e)
+            })?;
     }
     let report = target
         .run(&plan.budget)
@@ -569,7 +573,7 @@ mod tests {
         /// `run` fails with `TargetError::Board(this)`.
         board_failure: Option<String>,
         budget_seen: Option<Budget>,
-        inputs: Vec<(u8, bool)>,
+        inputs: Vec<(u8, bool, Duration)>,
         wall_time: Duration,
         board_metrics: Vec<Metric>,
     }
@@ -578,11 +582,11 @@ mod tests {
         fn info(&self) -> TargetInfo {
             TargetInfo::new("sim", "fake-0")
         }
-        fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
+        fn drive_input(&mut self, pin: u8, high: bool, at: Duration) -> Result<(), TargetError> {
             if pin > 16 {
                 return Err(TargetError::Board(format!("no pin {pin}")));
             }
-            self.inputs.push((pin, high));
+            self.inputs.push((pin, high, at));
             Ok(())
         }
         fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
@@ -764,11 +768,19 @@ mod tests {
         let r = run_one(
             dir.path(),
             "name = \"i\"\nprogram = \"prog.cvbc\"\n\
-             [[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 2\nlevel = \"high\"\n",
+             [[input]]\npin = 16\nlevel = \"low\"\n[[input]]\npin = 2\nlevel = \"high\"\n\
+             [[input]]\npin = 16\nlevel = \"high\"\nat_ms = 2.5\n",
             &mut t,
         );
         assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.failure);
-        assert_eq!(t.inputs, [(16, false), (2, true)]);
+        assert_eq!(
+            t.inputs,
+            [
+                (16, false, Duration::ZERO),
+                (2, true, Duration::ZERO),
+                (16, true, Duration::from_micros(2500))
+            ]
+        );
     }
 
     #[test]

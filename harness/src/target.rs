@@ -150,10 +150,15 @@ pub trait Target: Send {
     fn info(&self) -> TargetInfo;
 
     /// Drives logical pin `pin`'s input to `high` from outside the board (a button, a jumper)
-    /// for every following run until the board is dropped: an input pin then reads this level
-    /// instead of its pull. Call it after [`Target::load`] and before [`Target::run`].
-    /// Errors: `Board` if the pin does not exist or the board cannot drive it.
-    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError>;
+    /// from board time `at` after the guest program's start (the origin of [`PinEdge`] times
+    /// and the `virtual_time` budget; zero = before the program starts, from reset) until the
+    /// pin's next scheduled level, in every following run until the board is dropped: an input
+    /// pin then reads this level instead of its pull. Calls for one pin form its schedule
+    /// (a second call with the same `pin` and `at` replaces the level); before its first
+    /// scheduled time a pin is not driven. Call it after [`Target::load`] and before
+    /// [`Target::run`]. Errors: `Board` if the pin does not exist, `Unsupported` if the board
+    /// cannot drive it (at that time).
+    fn drive_input(&mut self, pin: u8, high: bool, at: Duration) -> Result<(), TargetError>;
 
     /// Places a program image (CVBC, or an original page-63 "CONC" image) in the board's program
     /// flash and resets the VM. Errors: `Image` when the loader rejects it.

@@ -242,6 +242,7 @@ fn the_user_key_held_at_reset_enters_the_bootloader_instead_of_the_guest() {
     t.drive_input(
         cockpit_hypervisor::pins::USER_KEY.number(),
         cockpit_harness::emu::USER_KEY_PRESSED_HIGH,
+        Duration::ZERO,
     )
     .expect("PC13");
     // The firmware then idles in its bootloader until the wall-clock timeout: its boot lines
@@ -439,4 +440,56 @@ fn mpu_stops_a_guest_configuration_write_to_the_failsafe_record() {
     let boot: [u32; 8] = words(BOOT_ADDR)[..8].try_into().expect("8 words");
     let rec = BootRecord::from_words(&boot).expect("valid fail-safe record");
     assert_eq!((rec.state, rec.boots), (State::Degraded, 2), "{rec:?}");
+}
+
+/// A scheduled input reaches the guest at its board time on both boards: a program mirrors
+/// PC13 (pin 16, pulled up) onto PC7 (pin 14) in a tight loop while the plan's schedule pulls
+/// PC13 low at 2 ms and releases it (high) at 3 ms of board time from the guest's start. The
+/// mirror's edges land at those times plus one loop iteration (a few µs), never before.
+#[test]
+fn scheduled_inputs_change_at_their_board_time_on_sim_and_emu() {
+    let Some(fw) = elf() else { return };
+    use cockpit_harness::sim::SimTarget;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("mirror.c");
+    std::fs::write(
+        &src,
+        "void main() {\n    pinMode(14, OUTPUT);\n    pinMode(16, INPUT_PULLUP);\n    \
+         while (1) {\n        digitalWrite(14, digitalRead(16));\n    }\n}\n",
+    )
+    .expect("writes");
+    let image = cockpit_harness::program::build(&src).expect("builds").bytes;
+    let budget = Budget {
+        max_instructions: u64::MAX,
+        virtual_time: Duration::from_millis(4),
+        wall_timeout: Duration::from_secs(60),
+    };
+    let mut emu = EmuTarget::with_firmware(fw);
+    let mut sim = SimTarget::new();
+    for t in [&mut emu as &mut dyn Target, &mut sim] {
+        let kind = t.info().kind;
+        t.load(&image).expect("loads");
+        t.drive_input(16, true, Duration::ZERO).expect("idle high");
+        t.drive_input(16, false, Duration::from_millis(2))
+            .expect("press");
+        t.drive_input(16, true, Duration::from_millis(3))
+            .expect("release");
+        let started = std::time::Instant::now();
+        t.run(&budget).expect("runs");
+        let edges: Vec<_> = t.pin_edges().iter().filter(|e| e.pin == 14).collect();
+        eprintln!("{kind}: {edges:?} in {:?}", started.elapsed());
+        let levels: Vec<_> = edges.iter().map(|e| e.high).collect();
+        assert_eq!(levels, [true, false, true], "{kind}: {edges:?}");
+        assert!(
+            edges[0].at_ns < 100_000,
+            "{kind}: idle level from the start"
+        );
+        for (edge, at_ns) in edges[1..].iter().zip([2_000_000, 3_000_000]) {
+            assert!(
+                (at_ns..at_ns + 20_000).contains(&edge.at_ns),
+                "{kind}: mirrored at {} ns, scheduled at {at_ns} ns",
+                edge.at_ns
+            );
+        }
+    }
 }

@@ -14,6 +14,7 @@ use unicorn_engine::{ArmCpuModel, RegisterARM, Unicorn};
 
 use super::mpu::{Access, Mpu};
 use super::periph::{Periph, ResetCause, StopRequest, exc};
+use cockpit_hypervisor::runctl::{self, RUNCTL_ADDR, RunControl};
 use cockpit_hypervisor::{FLASH_BASE, FLASH_SIZE};
 
 /// SRAM1 + SRAM2 (contiguous): `0x2000_0000`, 96 KiB.
@@ -198,8 +199,11 @@ impl<'a> Mcu<'a> {
                 base,
                 size,
                 Some(move |u: &mut Unicorn<Core>, off: u64, sz: usize| -> u64 {
-                    let c = u.get_data_mut();
                     let addr = (base + off) as u32;
+                    if Periph::is_gpio(addr) {
+                        learn_guest_start(u);
+                    }
+                    let c = u.get_data_mut();
                     if let Some(wake) = c.p.tx_poll_wake(addr) {
                         skip_to(c, wake);
                     }
@@ -400,6 +404,10 @@ impl<'a> Mcu<'a> {
                 Some(StopRequest::Breakpoint(n)) => return Stop::Breakpoint(n),
                 Some(StopRequest::Reset(cause)) if c.stop_at_reset => return Stop::Reset(cause),
                 Some(StopRequest::Reset(cause)) => {
+                    // The reset moves the cycle clock's origin: learn the guest's start on the
+                    // old one first.
+                    learn_guest_start(&mut self.uc);
+                    let c = self.uc.get_data_mut();
                     c.resets.push(cause);
                     c.p.system_reset(cause);
                     if self.reset_core().is_err() {
@@ -661,6 +669,26 @@ fn mem_manage(u: &mut Unicorn<Core>, addr: u32, access: Access, pc: u32) -> Resu
     let old = c.p.scb.get(&0x28).copied().unwrap_or(0);
     c.p.scb.insert(0x28, old | mmfsr);
     take_exception(u, exc::MEMMANAGE, pc)
+}
+
+/// The input schedule's origin ([`Periph::set_guest_start`]): once the firmware has written a
+/// taken run-control record (`cockpit_hypervisor::runctl`, before the guest's first
+/// instruction), the guest started at its `START_CYCLES` on the cycle clock of this boot
+/// (DWT CYCCNT from [`Periph::cyccnt_origin`]). Nothing is learned before that, nor when the
+/// schedule does not need it.
+fn learn_guest_start(u: &mut Unicorn<Core>) {
+    if !u.get_data().p.needs_guest_start() {
+        return;
+    }
+    let mut b = [0u8; runctl::SIZE];
+    if u.mem_read(u64::from(RUNCTL_ADDR), &mut b).is_err() {
+        return;
+    }
+    if let Some(r) = RunControl::decode_bytes(&b).ok().filter(|r| r.is_taken()) {
+        let p = &mut u.get_data_mut().p;
+        let start = p.cyccnt_origin() + r.start_cycles;
+        p.set_guest_start(start);
+    }
 }
 
 fn apply_fixup(c: &mut Core) {

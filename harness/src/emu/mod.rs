@@ -59,7 +59,12 @@
 //!   LOCK; page erase PER+BKER+PNB+STRT, mass erase; double-word programming with PG into
 //!   erased double words only — PROGERR/PGAERR/SIZERR/PGSERR/WRPERR in SR; EOP with EOPIE;
 //!   OPTR with DBANK = 1), GPIO A–G (the `sim` board's `GpioPort` model; output edges of the
-//!   17 logical pins logged with board time; inputs driven by `drive_input`), USART1/2/3 and
+//!   17 logical pins logged with board time; inputs driven by `drive_input` on a schedule:
+//!   every GPIO read applies the level of its cycle, timed from the guest's start, which the
+//!   MCU learns from the firmware's run-control record at the first GPIO read after the
+//!   firmware wrote `START_CYCLES` (or at a reset) — no timed event is needed, since nothing
+//!   reacts to an input by itself (no EXTI), so a `wfi` or TX-wait fast-forward cannot skip
+//!   past a change: the next read sees it), USART1/2/3 and
 //!   LPUART1 (BRR / 256 cycles per bit) (TDR → transcript, console = USART1, or LPUART1 once
 //!   enabled; TX paced at the line rate — TDR + shift register, frame
 //!   time from BRR, word length, stop bits, OVER8 and PRESC at a 170 MHz kernel clock, TXE/TC

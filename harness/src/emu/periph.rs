@@ -17,7 +17,8 @@ use crate::regmap::{
     FLASH_R_BASE, GPIO_PORTS, GPIO_STRIDE, GPIOA_BASE, LPUART1_BASE, RCC_BASE, USART1_BASE,
     USART2_BASE, USART3_BASE, rcc, usart,
 };
-use crate::sim::gpio::{GpioPort, mode};
+use crate::sim::clock::cycles_to_ns;
+use crate::sim::gpio::{GpioPort, InputSchedule, mode};
 use crate::target::PinEdge;
 
 /// Core clock: 170 MHz.
@@ -430,6 +431,13 @@ pub struct Periph {
     last_level: [Option<bool>; PIN_COUNT],
     /// Output edges of logical pins.
     pub edges: Vec<PinEdge>,
+    /// Input levels driven from outside over board time ([`Periph::set_inputs`]); survives
+    /// resets.
+    inputs: InputSchedule,
+    /// The core cycle at which the guest program started (the firmware's run-control
+    /// `START_CYCLES` on this run's cycle clock, [`Periph::set_guest_start`]): the origin of
+    /// the input schedule's times. `None` until known; the schedule is at time 0 until then.
+    guest_start: Option<u64>,
     /// USART1, USART2, USART3, LPUART1 ([`Periph::LPUART1`]).
     pub usart: [EmuUsart; 4],
     /// SysTick.
@@ -497,6 +505,8 @@ impl Periph {
             gpio: std::array::from_fn(GpioPort::reset),
             last_level: [None; PIN_COUNT],
             edges: Vec::new(),
+            inputs: InputSchedule::default(),
+            guest_start: None,
             usart: std::array::from_fn(|n| EmuUsart {
                 lpuart: n == Self::LPUART1,
                 ..EmuUsart::default()
@@ -524,15 +534,43 @@ impl Periph {
         p
     }
 
-    /// Drives each `(logical pin, high)` of `inputs` from outside (a button, a jumper): the pin's
-    /// GPIO input reads that level instead of its pull. Pins outside the logical map are
-    /// ignored (`Target::drive_input` rejects them).
-    pub fn drive_inputs(&mut self, inputs: &[(u8, bool)]) {
-        for &(n, high) in inputs {
-            if let Ok(p) = Pin::new(i32::from(n)) {
-                self.gpio[usize::from(p.port().0)].set_external(p.bit(), Some(high));
-            }
-        }
+    /// Drives logical pins from outside (a button, a jumper) on `inputs`' schedule: a pin's
+    /// GPIO input reads its scheduled level instead of its pull. Times count from the guest's
+    /// start ([`Periph::set_guest_start`]); until it is known the levels of time 0 apply (the
+    /// firmware's boot reads them). Every GPIO read applies the schedule at the current cycle
+    /// ([`Periph::sync_inputs`]), so a read sees exactly the level of its time whatever the
+    /// clock skipped before it (a `wfi` or a TX wait): nothing in the model reacts to an input
+    /// change by itself (no EXTI), so no timed event is needed.
+    pub fn set_inputs(&mut self, inputs: InputSchedule) {
+        self.inputs = inputs;
+        self.sync_inputs();
+    }
+
+    /// Whether the input schedule needs the guest's start time and it is not known yet (levels
+    /// change after time 0): before a GPIO read the MCU then looks for it in the firmware's
+    /// run-control record and calls [`Periph::set_guest_start`].
+    pub fn needs_guest_start(&self) -> bool {
+        self.guest_start.is_none() && self.inputs.is_timed()
+    }
+
+    /// Sets the core cycle at which the guest program started (the input schedule's origin).
+    pub fn set_guest_start(&mut self, cycle: u64) {
+        self.guest_start = Some(cycle);
+    }
+
+    /// Applies the input schedule at the current cycle (board time from the guest's start, 0
+    /// before it is known).
+    pub fn sync_inputs(&mut self) {
+        let elapsed = self
+            .guest_start
+            .map_or(0, |s| cycles_to_ns(self.cycles.saturating_sub(s)));
+        self.inputs.apply(&mut self.gpio, elapsed);
+    }
+
+    /// Whether `addr` is in the GPIO ports' register space (GPIOA–GPIOG).
+    pub fn is_gpio(addr: u32) -> bool {
+        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
+        (GPIOA_BASE..gpio_end).contains(&addr)
     }
 
     /// Resets peripherals as a system reset does, keeping the flash, the edge/console logs,
@@ -546,6 +584,8 @@ impl Periph {
         fresh.cycles = self.cycles;
         fresh.dwt_offset = self.cycles;
         fresh.edges = std::mem::take(&mut self.edges);
+        fresh.inputs = std::mem::take(&mut self.inputs);
+        fresh.guest_start = self.guest_start;
         fresh.semihosting = std::mem::take(&mut self.semihosting);
         fresh.itm = std::mem::take(&mut self.itm);
         fresh.unmodelled = std::mem::take(&mut self.unmodelled);
@@ -845,8 +885,8 @@ impl Periph {
             }
             return v;
         }
-        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
-        if (GPIOA_BASE..gpio_end).contains(&addr) {
+        if Self::is_gpio(addr) {
+            self.sync_inputs();
             let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
             return self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0);
         }

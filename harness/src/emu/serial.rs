@@ -33,6 +33,7 @@ use serialport::TTYPort;
 use super::mcu::{CCM_BASE, CCM_SIZE, Mcu, SRAM_BASE, SRAM_SIZE, Stop};
 use super::periph::{CPU_HZ, Periph, ResetCause};
 use crate::pty::{self, Master};
+use crate::sim::gpio::InputSchedule;
 use crate::target::TargetError;
 
 /// Core cycles per run slice (1 ms of board time): the granularity of TX forwarding and of
@@ -80,19 +81,19 @@ pub struct Session {
 
 impl Session {
     /// Powers the MCU on (RAM cleared) on `flash` (512 KiB, firmware already placed) with
-    /// `inputs` (logical pin, level) driven and a bootloader request in the run-control record,
+    /// `inputs` driven (at their time-0 levels: no guest starts) and a bootloader request in the run-control record,
     /// and serves USART1 on a new pty. The flash is taken out of `flash` only once the pty exists. Errors: `Board` if the
     /// pty or the thread cannot be created.
-    pub fn open(flash: &mut Box<[u8]>, inputs: &[(u8, bool)]) -> Result<Session, TargetError> {
+    pub fn open(flash: &mut Box<[u8]>, inputs: &InputSchedule) -> Result<Session, TargetError> {
         let (master, slave, path) = pty::open()?;
         let flash = std::mem::take(flash);
         let stop = Arc::new(AtomicBool::new(false));
         let (jobs, inbox) = mpsc::channel::<Job>();
-        let inputs = inputs.to_vec();
+        let inputs = inputs.clone();
         let thread_stop = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name(format!("emu-usart1 {path}"))
-            .spawn(move || serve(flash, &inputs, master, &thread_stop, &inbox))
+            .spawn(move || serve(flash, inputs, master, &thread_stop, &inbox))
             .map_err(|e| TargetError::Board(format!("cannot start the USART1 thread: {e}")))?;
         Ok(Session {
             path,
@@ -157,7 +158,7 @@ fn cycles(d: Duration) -> u64 {
 /// The session thread: powers on, runs, paces, serves the pty (module docs).
 fn serve(
     mut flash: Box<[u8]>,
-    inputs: &[(u8, bool)],
+    inputs: InputSchedule,
     mut master: Master,
     stop: &AtomicBool,
     jobs: &mpsc::Receiver<Job>,
@@ -165,7 +166,7 @@ fn serve(
     // SAFETY: `flash` is a boxed 512 KiB slice that outlives `mcu` (dropped before `flash` is
     // returned) and is not touched while `mcu` exists.
     let mut mcu = unsafe { Mcu::new(flash.as_mut_ptr()) }?;
-    mcu.periph_mut().drive_inputs(inputs);
+    mcu.periph_mut().set_inputs(inputs);
     mcu.mem_write(
         RUNCTL_ADDR,
         &RunControl::bootloader_request().encode_bytes(),

@@ -36,6 +36,7 @@ use crate::probe::image::FirmwareImage;
 use crate::records::{self, BOOT_MARGIN};
 use crate::result::Metric;
 use crate::rtt::{self, MemImage};
+use crate::sim::gpio::InputSchedule;
 use crate::stack_peak::{self, StackRegion};
 use crate::target::{Budget, PinEdge, RunEnd, RunReport, Target, TargetError, TargetInfo, VmState};
 use crate::transcript::{closing_line_sent, guest_console};
@@ -122,7 +123,8 @@ pub struct EmuTarget {
     /// 512 KiB flash (boxed: its address is handed to unicorn during a run).
     flash: Box<[u8]>,
     firmware: Firmware,
-    inputs: Vec<(u8, bool)>,
+    /// The harness's input stimulus (`Target::drive_input`).
+    inputs: InputSchedule,
     /// Everything the firmware sent on USART1 in the last run.
     transcript: Vec<u8>,
     /// The guest's part of it (see [`guest_console`]).
@@ -171,7 +173,7 @@ impl EmuTarget {
         EmuTarget {
             flash: vec![0xFF; FLASH_SIZE].into_boxed_slice(),
             firmware,
-            inputs: Vec::new(),
+            inputs: InputSchedule::default(),
             transcript: Vec::new(),
             console: Vec::new(),
             fault: None,
@@ -281,14 +283,16 @@ impl Target for EmuTarget {
         TargetInfo::new("emu", Self::ID)
     }
 
-    /// Drives the pin's GPIO input for every following run. Errors: `Board` for a pin outside
-    /// the logical pin map.
-    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
-        Pin::new(i32::from(pin)).map_err(|_| {
+    /// Schedules the pin's GPIO input level for every following run: `at` counts from the
+    /// guest's start as the firmware reports it in the run-control record (`START_CYCLES`), the
+    /// origin of pin edges; levels at zero hold from power-on, so the firmware's boot reads them
+    /// too (see [`Periph::set_inputs`]). Errors: `Board` for a pin outside the logical pin map.
+    fn drive_input(&mut self, pin: u8, high: bool, at: Duration) -> Result<(), TargetError> {
+        let pin = Pin::new(i32::from(pin)).map_err(|_| {
             TargetError::Board(format!("logical pin {pin} does not exist (0..{PIN_COUNT})"))
         })?;
-        self.inputs.retain(|&(p, _)| p != pin);
-        self.inputs.push((pin, high));
+        let at_ns = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.inputs.set(pin, high, at_ns);
         Ok(())
     }
 
@@ -335,7 +339,7 @@ impl Target for EmuTarget {
         // SAFETY: `self.flash` is a boxed 512 KiB slice that outlives `mcu` (dropped at the end
         // of this function) and is not touched while `mcu` runs.
         let mut mcu = unsafe { Mcu::new(self.flash.as_mut_ptr()) }.map_err(TargetError::Board)?;
-        mcu.periph_mut().drive_inputs(&self.inputs);
+        mcu.periph_mut().set_inputs(self.inputs.clone());
         if let Some(r) = self.resume.take() {
             mcu.mem_write(SRAM_BASE, &r.sram)
                 .map_err(TargetError::Board)?;
@@ -401,7 +405,8 @@ impl Target for EmuTarget {
             .map_err(TargetError::Board)?;
         self.resets = mcu.core().resets.len();
         let cycles = mcu.periph().cycles;
-        let periph = std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
+        let mut periph =
+            std::mem::replace(mcu.periph_mut(), Periph::new(std::ptr::null_mut::<u8>()));
         let core = CORE_REGISTERS.map(|r| mcu.reg(r));
         drop(mcu);
         let tel = Self::telemetry(&sram);
@@ -421,6 +426,9 @@ impl Target for EmuTarget {
             }
             None => (0, cycles),
         };
+        // Registers read after the run (GPIOx.IDR) show the inputs as the run left them.
+        periph.set_guest_start(start);
+        periph.sync_inputs();
         self.transcript = periph.console().tx.clone();
         // A raw (test) program's USART1 output is all its own.
         self.console = if is_elf {

@@ -320,7 +320,7 @@ impl Target for ProbeTarget {
     }
 
     /// Not possible without a fixture that drives the pin: `Unsupported`.
-    fn drive_input(&mut self, pin: u8, _high: bool) -> Result<(), TargetError> {
+    fn drive_input(&mut self, pin: u8, _high: bool, _at: Duration) -> Result<(), TargetError> {
         Err(TargetError::Unsupported(format!(
             "a probe board cannot drive input pin {pin} (no fixture)"
         )))

@@ -571,7 +571,7 @@ fn console_is_the_guest_part_of_the_usart1_transcript() {
         (None, Some(BACKEND))
     );
     assert!(matches!(
-        t.drive_input(13, true),
+        t.drive_input(13, true, Duration::ZERO),
         Err(TargetError::Unsupported(_))
     ));
 }

@@ -8,7 +8,7 @@ use cockpit_hypervisor::{Board, TelemetryRecord};
 use cockpit_vm::HostError;
 
 use super::clock::VirtualClock;
-use super::gpio::{Gpio, GpioPort, mode, pull};
+use super::gpio::{Gpio, GpioPort, InputSchedule, mode, pull};
 use super::memory::Ram;
 use super::rcc::Rcc;
 use super::usart::Usart;
@@ -45,6 +45,8 @@ pub struct SimBoard {
     last_level: [Option<bool>; PIN_COUNT],
     /// Analog input levels injected by the harness (12-bit).
     analog_in: [u16; PIN_COUNT],
+    /// Digital input levels the harness schedules over the run ([`SimBoard::schedule_input`]).
+    inputs: InputSchedule,
 }
 
 impl Default for SimBoard {
@@ -67,6 +69,7 @@ impl SimBoard {
             edges: Vec::new(),
             last_level: [None; PIN_COUNT],
             analog_in: [0; PIN_COUNT],
+            inputs: InputSchedule::default(),
         };
         b.reset();
         b
@@ -76,10 +79,12 @@ impl SimBoard {
     /// registers at RM0440 reset values, then the clock tree at 170 MHz ([`Rcc::boot`]), USART1
     /// as the 115200-baud console ([`Usart::console`]) on PA9/PA10 in AF7 (GPIOA MODER fields
     /// 10, AFRH 7), RAM zeroed, clock at 0, console and edges cleared. Injected inputs (digital
-    /// levels and analog values) are kept: they are the harness's stimulus, not board state.
+    /// levels and analog values) are kept: they are the harness's stimulus, not board state;
+    /// scheduled inputs take their level at time 0.
     pub fn reset(&mut self) {
         self.clock.reset();
         self.gpio.reset_registers();
+        self.sync_inputs();
         let pa = &mut self.gpio.ports[0];
         pa.write_field2(gpio::MODER, 9, mode::ALTERNATE);
         pa.write_field2(gpio::MODER, 10, mode::ALTERNATE);
@@ -97,6 +102,22 @@ impl SimBoard {
     /// an input reads its pull). Survives [`SimBoard::reset`].
     pub fn set_input(&mut self, pin: Pin, level: Option<bool>) {
         self.port_mut(pin).set_external(pin.bit(), level);
+    }
+
+    /// Drives a logical pin's input to `high` from virtual time `at_ns` (nanoseconds since
+    /// [`SimBoard::reset`], the program's start) until the pin's next scheduled level (see
+    /// [`InputSchedule`]); before its first scheduled time the pin is not driven. Survives
+    /// [`SimBoard::reset`]: every run replays the schedule.
+    pub fn schedule_input(&mut self, pin: Pin, high: bool, at_ns: u64) {
+        self.inputs.set(pin, high, at_ns);
+        self.sync_inputs();
+    }
+
+    /// Applies the input schedule at the current virtual time: the HAL calls this before they
+    /// look at a pin's input level, so a read sees exactly the level scheduled for its time
+    /// (the clock has already advanced by the cycles of the instructions before the call).
+    pub fn sync_inputs(&mut self) {
+        self.inputs.apply(&mut self.gpio.ports, self.clock.now_ns());
     }
 
     /// Sets the voltage an `analogRead` of `pin` samples, as a 12-bit value (clamped to 4095).
@@ -158,6 +179,7 @@ impl SimBoard {
     /// the pull) differs from the last logged level. Nothing is logged for a pin not yet
     /// configured as an output in this run, nor when it first becomes one at low level.
     fn log_edge(&mut self, pin: Pin) {
+        self.sync_inputs();
         let port = self.port(pin);
         let level = port.idr() >> pin.bit() & 1 == 1;
         let last = self.last_level[pin.index()];
@@ -214,6 +236,7 @@ impl Board for SimBoard {
     }
 
     fn digital_read(&mut self, pin: Pin) -> Result<bool, HostError> {
+        self.sync_inputs();
         Ok(self.port(pin).idr() >> pin.bit() & 1 == 1)
     }
 

@@ -1,5 +1,8 @@
 //! GPIO ports A–G: register files with RM0440 reset values and write semantics (RM0440 §9.4),
-//! plus externally driven input levels (the harness's stimulus).
+//! plus externally driven input levels (the harness's stimulus) and their schedule over board
+//! time ([`InputSchedule`], shared by the `sim` and `emu` boards).
+
+use cockpit_hypervisor::pins::{PIN_COUNT, Pin};
 
 use crate::regmap::{GPIO_PORTS, gpio};
 
@@ -217,9 +220,93 @@ impl Gpio {
     }
 }
 
+/// The harness's input stimulus over time: levels driven onto logical pins from outside, each
+/// from a board time (nanoseconds from the guest program's start; 0 = from reset) until the
+/// pin's next entry. Boards apply it to their ports ([`InputSchedule::apply`]) before the
+/// firmware or the HAL reads an input, so a read sees the level scheduled for its time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InputSchedule {
+    /// `(at_ns, pin, high)`, sorted by time.
+    entries: Vec<(u64, Pin, bool)>,
+}
+
+impl InputSchedule {
+    /// Drives `pin` to `high` from board time `at_ns` on; replaces an entry of the same pin and
+    /// time.
+    pub fn set(&mut self, pin: Pin, high: bool, at_ns: u64) {
+        self.entries.retain(|&(t, p, _)| (t, p) != (at_ns, pin));
+        let i = self.entries.partition_point(|&(t, _, _)| t <= at_ns);
+        self.entries.insert(i, (at_ns, pin, high));
+    }
+
+    /// Whether some level changes after time 0 (a board then needs the guest's start time).
+    pub fn is_timed(&self) -> bool {
+        self.entries.last().is_some_and(|&(t, _, _)| t > 0)
+    }
+
+    /// Sets the external level of every scheduled pin in `ports` (indexed as
+    /// [`Gpio::ports`]) to its level at board time `now_ns`: its latest entry at or before
+    /// `now_ns`, or not driven (its pull) before its first entry. Pins without entries are left
+    /// as they are.
+    pub fn apply(&self, ports: &mut [GpioPort], now_ns: u64) {
+        let mut level: [Option<Option<bool>>; PIN_COUNT] = [None; PIN_COUNT];
+        for &(t, pin, high) in &self.entries {
+            let l = &mut level[pin.index()];
+            if t <= now_ns {
+                *l = Some(Some(high));
+            } else if l.is_none() {
+                *l = Some(None);
+            }
+        }
+        for (n, l) in level.into_iter().enumerate() {
+            let (Some(l), Ok(pin)) = (l, Pin::new(n as i32)) else {
+                continue;
+            };
+            if let Some(port) = ports.get_mut(usize::from(pin.port().0)) {
+                port.set_external(pin.bit(), l);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_schedule_applies_the_level_of_each_time() {
+        let key = Pin::new(16).expect("PC13");
+        let other = Pin::new(3).expect("pin 3");
+        let mut s = InputSchedule::default();
+        assert!(!s.is_timed());
+        s.set(key, false, 800);
+        s.set(key, true, 0);
+        s.set(key, true, 500);
+        s.set(key, false, 500); // replaces the level at 500
+        s.set(other, true, 600);
+        assert!(s.is_timed());
+        let mut g = Gpio::new();
+        let bit = |g: &Gpio, p: Pin| {
+            let port = &g.ports[usize::from(p.port().0)];
+            (port.ext_mask >> p.bit() & 1, port.ext_level >> p.bit() & 1)
+        };
+        for (now, key_level, other_level) in [
+            (0, (1, 1), (0, 0)),
+            (499, (1, 1), (0, 0)),
+            (500, (1, 0), (0, 0)),
+            (600, (1, 0), (1, 1)),
+            (799, (1, 0), (1, 1)),
+            (800, (1, 0), (1, 1)),
+            (100, (1, 1), (0, 0)), // back in time (a new run): not driven before 600
+        ] {
+            s.apply(&mut g.ports, now);
+            assert_eq!(bit(&g, key), key_level, "key at {now}");
+            assert_eq!(bit(&g, other), other_level, "pin 3 at {now}");
+        }
+        s.set(key, true, 800);
+        s.apply(&mut g.ports, 800);
+        assert_eq!(bit(&g, key), (1, 1), "800 replaced: high");
+    }
 
     #[test]
     fn bsrr_set_wins_and_brr_resets() {

@@ -109,13 +109,16 @@ impl Target for SimTarget {
         TargetInfo::new("sim", Self::ID)
     }
 
-    /// Drives the pin through [`SimBoard::set_input`]; the level survives the board reset at the
-    /// start of each run. Errors: `Board` for a pin outside the logical pin map.
-    fn drive_input(&mut self, pin: u8, high: bool) -> Result<(), TargetError> {
+    /// Schedules the level with [`SimBoard::schedule_input`] (virtual time from the program's
+    /// start, which is the board reset at the start of each run); a `digitalRead` sees it from
+    /// the first read at or after `at` (the clock advances per instruction and delay, so
+    /// exactly there). Errors: `Board` for a pin outside the logical pin map.
+    fn drive_input(&mut self, pin: u8, high: bool, at: Duration) -> Result<(), TargetError> {
         let pin = Pin::new(i32::from(pin)).map_err(|_| {
             TargetError::Board(format!("logical pin {pin} does not exist (0..{PIN_COUNT})"))
         })?;
-        self.board.set_input(pin, Some(high));
+        let at_ns = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.board.schedule_input(pin, high, at_ns);
         Ok(())
     }
 
@@ -182,6 +185,8 @@ impl Target for SimTarget {
             &mut keep_going,
         );
         let wall_time = wall_start.elapsed();
+        // Registers read after the run (GPIOx.IDR) show the inputs as the run left them.
+        self.board.sync_inputs();
         let end = match outcome {
             Outcome::Halted => RunEnd::Halted,
             Outcome::Faulted(f) => RunEnd::Fault(f),

@@ -227,6 +227,47 @@ fn input_pullup_sets_pupdr_and_reads_high_until_driven_low() {
 }
 
 #[test]
+fn a_scheduled_input_changes_exactly_at_its_virtual_time_in_every_run() {
+    use super::board::SimBoard;
+    use cockpit_hypervisor::Board;
+    use cockpit_hypervisor::pins::PinMode;
+    let key = Pin::new(16).unwrap();
+    let mut b = SimBoard::new();
+    // Pulled down; driven high from reset, low from 500 ms (85 000 000 cycles), high again
+    // from 800 ms.
+    b.schedule_input(key, true, 0);
+    b.schedule_input(key, false, 500_000_000);
+    b.schedule_input(key, true, 800_000_000);
+    for run in 0..2 {
+        b.reset();
+        b.pin_mode(key, PinMode::InputPulldown).unwrap();
+        let read_at = |b: &mut SimBoard, cycle: u64| {
+            b.account_cycles(cycle - b.clock().cycles());
+            b.digital_read(key).unwrap()
+        };
+        assert!(read_at(&mut b, 0), "run {run}: high from reset");
+        assert!(
+            read_at(&mut b, 84_999_999),
+            "run {run}: still high 6 ns before 500 ms"
+        );
+        assert!(!read_at(&mut b, 85_000_000), "run {run}: low at 500 ms");
+        assert!(
+            !read_at(&mut b, 135_999_999),
+            "run {run}: low just before 800 ms"
+        );
+        assert!(read_at(&mut b, 136_000_000), "run {run}: high at 800 ms");
+    }
+    // A pin whose first level comes later is not driven before it: the pull-down reads 0.
+    let other = Pin::new(0).unwrap();
+    b.schedule_input(other, true, 1_000);
+    b.reset();
+    b.pin_mode(other, PinMode::InputPulldown).unwrap();
+    assert!(!b.digital_read(other).unwrap());
+    b.account_cycles(170);
+    assert!(b.digital_read(other).unwrap());
+}
+
+#[test]
 fn analog_read_returns_the_injected_value() {
     let mut code = call(Opcode::AnalogRead, &[4]);
     code.push(i(Opcode::StoreGlobal, 1));
