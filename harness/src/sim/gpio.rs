@@ -249,6 +249,9 @@ impl InputSchedule {
     /// `now_ns`, or not driven (its pull) before its first entry. Pins without entries are left
     /// as they are.
     pub fn apply(&self, ports: &mut [GpioPort], now_ns: u64) {
+        if self.entries.is_empty() {
+            return;
+        }
         let mut level: [Option<Option<bool>>; PIN_COUNT] = [None; PIN_COUNT];
         for &(t, pin, high) in &self.entries {
             let l = &mut level[pin.index()];
