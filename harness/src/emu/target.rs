@@ -32,7 +32,7 @@ use super::periph::{CPU_HZ, Periph, ResetCause};
 use super::serial::Session;
 use crate::bank::install_bank_a;
 use crate::corereg::CoreRegister;
-use crate::probe::image::FirmwareImage;
+use crate::elf::FirmwareImage;
 use crate::records::{self, BOOT_MARGIN};
 use crate::result::Metric;
 use crate::rtt::{self, MemImage};

@@ -83,14 +83,7 @@ impl From<LinkError> for TargetError {
     }
 }
 
-/// Bytes to place in flash at `addr` (a byte address in `0x0800_0000..0x0808_0000`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FlashRegion {
-    /// Start address.
-    pub addr: u32,
-    /// Contents.
-    pub data: Vec<u8>,
-}
+pub use crate::elf::FlashRegion;
 
 /// A phase of flash programming (probe-rs's `ProgressOperation`, without `Fill`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,7 +25,7 @@ use cockpit_vm::program::CVBC_HEADER_SIZE;
 use defmt_decoder::Table;
 
 use super::config::ProbeConfig;
-use super::image::{self, FirmwareImage};
+use super::image;
 use super::link::{DebugLink, FlashProgress, FlashRegion, LinkError};
 use super::probe_rs_link::ProbeRsLink;
 use super::select::{list_probes, select};
@@ -33,6 +33,7 @@ use super::serial::{Capture, SerialOpener, open_port};
 use super::timed::TimedLink;
 use crate::bank::install_bank_a;
 use crate::corereg::CoreRegister;
+use crate::elf::FirmwareImage;
 use crate::records;
 use crate::result::Metric;
 use crate::rtt::{self, MemImage, RttError};
