@@ -885,21 +885,36 @@ impl Periph {
             }
             return v;
         }
+        // Side effects of reading, then the register's value.
         if Self::is_gpio(addr) {
             self.sync_inputs();
-            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
-            return self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0);
         }
-        match addr {
+        let nvic_pending = (0xE000_E200..0xE000_E220).contains(&addr)
+            || (0xE000_E280..0xE000_E2A0).contains(&addr);
+        if nvic_pending {
+            self.refresh_irqs();
+        }
+        let Some(v) = self.register(addr) else {
+            self.unmodelled.push((addr, false));
+            return 0;
+        };
+        if addr == SYST_BASE {
+            self.systick.countflag = false; // COUNTFLAG clears on read
+        }
+        v
+    }
+
+    /// The value of the modelled register (or system word) at `addr` (4-aligned), without side
+    /// effects; `None` for an address no model covers. USART registers are read through
+    /// [`EmuUsart`] by [`Self::read_word`] and [`Self::peek`].
+    fn register(&self, addr: u32) -> Option<u32> {
+        if Self::is_gpio(addr) {
+            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
+            return Some(self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0));
+        }
+        Some(match addr {
             a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => {
-                let off = a - RCC_BASE;
-                match Self::rcc_pos(off) {
-                    Some(i) => self.rcc[i],
-                    None => {
-                        self.unmodelled.push((a, false));
-                        0
-                    }
-                }
+                return Self::rcc_pos(a - RCC_BASE).map(|i| self.rcc[i]);
             }
             a if (FLASH_R_BASE..FLASH_R_BASE + 0x400).contains(&a) => self
                 .flash_regs
@@ -921,10 +936,7 @@ impl Periph {
             0xE000_1000 => self.dwt_ctrl,
             0xE000_1004 => self.cycles.wrapping_sub(self.dwt_offset) as u32,
             // SysTick.
-            SYST_BASE => {
-                let flag = std::mem::take(&mut self.systick.countflag);
-                self.systick.csr & 7 | u32::from(flag) << 16
-            }
+            SYST_BASE => self.systick.csr & 7 | u32::from(self.systick.countflag) << 16,
             0xE000_E014 => self.systick.rvr,
             0xE000_E018 => self.systick.cvr(self.cycles),
             0xE000_E01C => 0x4000_0000 | (CPU_HZ / 8 / 100) as u32,
@@ -937,7 +949,6 @@ impl Periph {
             a if (0xE000_E200..0xE000_E220).contains(&a)
                 || (0xE000_E280..0xE000_E2A0).contains(&a) =>
             {
-                self.refresh_irqs();
                 self.nvic_pending[((a & 0x1F) / 4) as usize]
             }
             a if (0xE000_E300..0xE000_E320).contains(&a) => {
@@ -971,11 +982,8 @@ impl Periph {
             // ITM stimulus ports read as ready.
             a if (0xE000_0000..0xE000_0080).contains(&a) => 1,
             a if a >= 0xE000_0000 => self.sys_other.get(&a).copied().unwrap_or(0),
-            a => {
-                self.unmodelled.push((a, false));
-                0
-            }
-        }
+            _ => return None,
+        })
     }
 
     /// ICSR: VECTACTIVE, PENDSTSET, PENDSVSET, ISRPENDING (approximate).
@@ -1072,13 +1080,10 @@ impl Periph {
             || (0xE000_0000..0xE000_0080).contains(&word)
     }
 
-    /// A read without side effects (for merging sub-word writes and for probes).
+    /// A read without side effects (for merging sub-word writes and for probes): what
+    /// [`Self::read`] would return, without clearing flags or counting polls; 0 where no model
+    /// covers the address.
     pub fn peek(&self, addr: u32) -> u32 {
-        let gpio_end = GPIOA_BASE + GPIO_STRIDE * GPIO_PORTS as u32;
-        if (GPIOA_BASE..gpio_end).contains(&addr) {
-            let port = ((addr - GPIOA_BASE) / GPIO_STRIDE) as usize;
-            return self.gpio[port].read(addr % GPIO_STRIDE).unwrap_or(0);
-        }
         if let Some(n) = Self::usart_index(addr) {
             let u = &self.usart[n];
             return match addr & 0x3FF {
@@ -1088,37 +1093,7 @@ impl Periph {
                 _ => 0,
             };
         }
-        match addr {
-            a if (RCC_BASE..RCC_BASE + 0x400).contains(&a) => self.rcc_get(a - RCC_BASE),
-            a if (FLASH_R_BASE..FLASH_R_BASE + 0x400).contains(&a) => self
-                .flash_regs
-                .get(&(a - FLASH_R_BASE))
-                .copied()
-                .unwrap_or(0),
-            a if (PWR_BASE..PWR_BASE + 0x400).contains(&a) => {
-                self.pwr.get(&(a - PWR_BASE)).copied().unwrap_or(0)
-            }
-            0xE000_1000 => self.dwt_ctrl,
-            0xE000_1004 => self.cycles.wrapping_sub(self.dwt_offset) as u32,
-            SYST_BASE => self.systick.csr & 7 | u32::from(self.systick.countflag) << 16,
-            0xE000_E014 => self.systick.rvr,
-            0xE000_E018 => self.systick.cvr(self.cycles),
-            a if Mpu::is_register(a) => self.mpu.read(a),
-            a if (SCB_BASE..SCB_BASE + 0x40).contains(&a) => match a - SCB_BASE {
-                0x04 => self.icsr(),
-                o => self.scb.get(&o).copied().unwrap_or(0),
-            },
-            a if (0xE000_E400..0xE000_E4F0).contains(&a) => {
-                let i = (a - 0xE000_E400) as usize;
-                u32::from_le_bytes([
-                    self.nvic_prio[i],
-                    self.nvic_prio[i + 1],
-                    self.nvic_prio[i + 2],
-                    self.nvic_prio[i + 3],
-                ])
-            }
-            a => self.sys_other.get(&a).copied().unwrap_or(0),
-        }
+        self.register(addr).unwrap_or(0)
     }
 
     fn write_word(&mut self, addr: u32, v: u32) {
@@ -1341,6 +1316,40 @@ mod tests {
         assert_eq!(p.read(RCC_BASE, 4) & (1 << 17 | 1 << 25), 1 << 17 | 1 << 25);
         p.write(RCC_BASE + 8, 4, 3);
         assert_eq!(p.read(RCC_BASE + 8, 4) & 0xF, 0xF);
+    }
+
+    #[test]
+    fn peek_reads_what_read_reads_without_its_side_effects() {
+        let mut buf = vec![0xFF; FLASH_SIZE];
+        let mut p = periph(&mut buf);
+        p.write(0xE000_E100, 4, 1 << 5); // NVIC ISER0
+        for addr in [
+            0xE000_E100,
+            IWDG_BASE + 0x04,
+            IWDG_BASE + 0x08,
+            IWDG_BASE + 0x0C,
+            DBGMCU_IDCODE,
+            UID_BASE,
+            FLASHSIZE_ADDR,
+            0xE000_E01C,
+            RCC_BASE + 0x94,
+            PWR_BASE + 0x14,
+        ] {
+            assert_eq!(p.peek(addr), p.read(addr, 4), "{addr:#010x}");
+        }
+        assert_eq!(p.peek(DBGMCU_IDCODE) & 0xFFF, 0x469);
+        assert_eq!(p.peek(0xE000_E100), 1 << 5);
+        // COUNTFLAG: a read clears it, a peek does not.
+        p.systick.countflag = true;
+        assert_eq!(p.peek(SYST_BASE) >> 16 & 1, 1);
+        assert_eq!(p.peek(SYST_BASE) >> 16 & 1, 1);
+        assert_eq!(p.read(SYST_BASE, 4) >> 16 & 1, 1);
+        assert_eq!(p.peek(SYST_BASE) >> 16 & 1, 0);
+        // Unmodelled addresses read 0 either way; only a read records them.
+        assert_eq!(p.peek(0x5000_0000), 0);
+        assert!(p.unmodelled.is_empty());
+        assert_eq!(p.read(0x5000_0000, 4), 0);
+        assert_eq!(p.unmodelled, vec![(0x5000_0000, false)]);
     }
 
     #[test]
